@@ -1,0 +1,106 @@
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import * as pulumi from "@pulumi/pulumi";
+import { NatStrategy } from "../config";
+
+/** Arguments of {@link Network}. */
+export interface NetworkArgs {
+    /** The VPC's IPv4 block, /16 to /20. Private subnets get a quarter-power share each, public ones a smaller one. */
+    readonly cidr: string;
+    /** Availability zones to span (2 or 3); every tier has one subnet per zone. */
+    readonly azCount: number;
+    /** One NAT gateway for the VPC, or one per zone so an AZ outage does not cut the others' egress. */
+    readonly natGateways: NatStrategy;
+    /** Record all VPC traffic to CloudWatch Logs. */
+    readonly flowLogs: boolean;
+    /** Retention of the flow log group, in days. */
+    readonly logRetentionDays: number;
+}
+
+/**
+ * The stack's VPC: public subnets for load balancers and NAT, private subnets for the app and the
+ * database. Stack-level, so a change of target never touches it.
+ */
+export class Network extends pulumi.ComponentResource {
+    readonly vpcId: pulumi.Output<string>;
+    readonly publicSubnetIds: pulumi.Output<string[]>;
+    readonly privateSubnetIds: pulumi.Output<string[]>;
+    readonly cidr: string;
+
+    constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform:network:Network", name, {}, opts);
+        const prefix = Number(args.cidr.split("/")[1]);
+        if (!(prefix >= 16 && prefix <= 20)) {
+            throw new Error(`Network ${name}: cidr must be /16 to /20 so every zone gets room (got ${args.cidr})`);
+        }
+        if (args.azCount < 2) {
+            throw new Error(`Network ${name}: azCount must be at least 2 (got ${args.azCount}); load balancers and Multi-AZ RDS need two zones`);
+        }
+
+        const vpc = new awsx.ec2.Vpc(name, {
+            cidrBlock: args.cidr,
+            numberOfAvailabilityZones: args.azCount,
+            enableDnsHostnames: true,
+            enableDnsSupport: true,
+            subnetStrategy: awsx.ec2.SubnetAllocationStrategy.Auto,
+            subnetSpecs: [
+                // The role tags let the AWS Load Balancer Controller (EKS target) discover subnets.
+                { type: awsx.ec2.SubnetType.Public, cidrMask: prefix + 6, tags: { "kubernetes.io/role/elb": "1" } },
+                // Private subnets are large: EKS gives every pod a VPC address.
+                { type: awsx.ec2.SubnetType.Private, cidrMask: prefix + 4, tags: { "kubernetes.io/role/internal-elb": "1" } },
+            ],
+            natGateways: {
+                strategy: args.natGateways === "onePerAz" ? awsx.ec2.NatGatewayStrategy.OnePerAz : awsx.ec2.NatGatewayStrategy.Single,
+            },
+        }, { parent: this });
+
+        if (args.flowLogs) {
+            this.createFlowLogs(name, vpc.vpcId, args.logRetentionDays);
+        }
+
+        this.vpcId = vpc.vpcId;
+        this.publicSubnetIds = vpc.publicSubnetIds;
+        this.privateSubnetIds = vpc.privateSubnetIds;
+        this.cidr = args.cidr;
+        this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });
+    }
+
+    private createFlowLogs(name: string, vpcId: pulumi.Output<string>, retentionDays: number): void {
+        const logGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
+            name: pulumi.interpolate`/vpc/${name}/flow-logs`,
+            retentionInDays: retentionDays,
+        }, { parent: this });
+        const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+        // The service may assume the role only on behalf of this account (confused-deputy guard).
+        const role = new aws.iam.Role(`${name}-flow-logs`, {
+            assumeRolePolicy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [{
+                    Effect: "Allow",
+                    Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+                    Action: "sts:AssumeRole",
+                    Condition: { StringEquals: { "aws:SourceAccount": account } },
+                }],
+            }),
+        }, { parent: this });
+        new aws.iam.RolePolicy(`${name}-flow-logs`, {
+            role: role.id,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [{
+                    Effect: "Allow",
+                    Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    Resource: [logGroup.arn, pulumi.interpolate`${logGroup.arn}:*`],
+                }],
+            }),
+        }, { parent: this });
+        new aws.ec2.FlowLog(`${name}-flow-logs`, {
+            vpcId,
+            trafficType: "ALL",
+            logDestinationType: "cloud-watch-logs",
+            logDestination: logGroup.arn,
+            iamRoleArn: role.arn,
+            maxAggregationInterval: 60,
+        }, { parent: this });
+    }
+}

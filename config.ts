@@ -1,0 +1,422 @@
+// Every config key the program reads is declared here, once: its type, default, allowed values and
+// description. `loadConfig` reads and validates all of them into one typed object and reports every
+// problem in a single error, so a stack with three mistakes fails once, not three times.
+// `Pulumi.yaml` declares the same keys for the CLI; test/config.test.ts keeps the two in step.
+import * as pulumi from "@pulumi/pulumi";
+
+export const TARGET_NAMES = ["beanstalk", "ecs", "eks"] as const;
+export type TargetName = (typeof TARGET_NAMES)[number];
+
+export const NAT_STRATEGIES = ["single", "onePerAz"] as const;
+export type NatStrategy = (typeof NAT_STRATEGIES)[number];
+
+export const DB_ENGINE_VERSIONS = ["15", "16", "17"] as const;
+
+export const DEPLOYMENT_POLICIES = ["AllAtOnce", "Rolling", "RollingWithAdditionalBatch", "Immutable", "TrafficSplitting"] as const;
+export type DeploymentPolicy = (typeof DEPLOYMENT_POLICIES)[number];
+
+export const SCALING_METRICS = ["CPUUtilization", "RequestCount", "NetworkOut", "TargetResponseTime"] as const;
+export type ScalingMetric = (typeof SCALING_METRICS)[number];
+
+/**
+ * Retention periods both CloudWatch Logs and Elastic Beanstalk's log streaming accept (Beanstalk's
+ * list is the shorter one), so the same value works on every target.
+ */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653] as const;
+
+interface BaseSpec {
+    readonly description: string;
+}
+interface StringSpec extends BaseSpec {
+    readonly type: "string";
+    readonly default?: string;
+    readonly oneOf?: readonly string[];
+    readonly pattern?: RegExp;
+    /** What `pattern` means, in words, for the error message. */
+    readonly patternHint?: string;
+}
+interface IntegerSpec extends BaseSpec {
+    readonly type: "integer";
+    readonly default?: number;
+    readonly min: number;
+    readonly max: number;
+    readonly oneOf?: readonly number[];
+}
+interface BooleanSpec extends BaseSpec {
+    readonly type: "boolean";
+    readonly default?: boolean;
+}
+export type KeySpec = StringSpec | IntegerSpec | BooleanSpec;
+
+/**
+ * The schema. Keys without a default are optional unless `loadConfig` says otherwise (only `target`
+ * is required). Names are flat because Pulumi's project-level config block types only scalars and
+ * arrays; the prefix (`db`, `eb`, ...) groups them.
+ */
+export const CONFIG_SCHEMA = {
+    target: {
+        type: "string", oneOf: TARGET_NAMES,
+        description: "The platform the app runs on: beanstalk (Elastic Beanstalk), ecs (ECS Fargate behind an ALB) or eks (EKS). Changing it moves the app; the network and database stay.",
+    },
+    appName: {
+        type: "string", default: "flask-app", pattern: /^[a-z][a-z0-9-]{1,18}[a-z0-9]$/,
+        patternHint: "3-20 characters: lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (it prefixes AWS names with tight length limits)",
+        description: "Short name that prefixes every AWS resource name.",
+    },
+    appPort: {
+        type: "integer", default: 8000, min: 1024, max: 65535,
+        description: "Port the app's gunicorn listens on (PORT); load balancers and health checks target it.",
+    },
+    logRetentionDays: {
+        type: "integer", default: 30, min: 1, max: 3653, oneOf: LOG_RETENTION_DAYS,
+        description: "CloudWatch Logs retention for app, platform and flow logs.",
+    },
+    vpcCidr: {
+        type: "string", default: "10.0.0.0/16", pattern: /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(1[6-9]|20)$/,
+        patternHint: "an IPv4 CIDR block from /16 to /20, e.g. 10.0.0.0/16",
+        description: "The VPC's IPv4 CIDR block.",
+    },
+    availabilityZones: {
+        type: "integer", default: 2, min: 2, max: 3,
+        description: "How many availability zones the VPC spans (public and private subnet in each).",
+    },
+    natGateways: {
+        type: "string", default: "single", oneOf: NAT_STRATEGIES,
+        description: "NAT gateways for the private subnets' egress: single (one, cheap) or onePerAz (survives an AZ outage).",
+    },
+    flowLogs: {
+        type: "boolean", default: false,
+        description: "Send VPC flow logs to CloudWatch Logs.",
+    },
+    dbEngineVersion: {
+        type: "string", default: "17", oneOf: DB_ENGINE_VERSIONS,
+        description: "PostgreSQL major version; RDS applies minor upgrades automatically.",
+    },
+    dbInstanceClass: {
+        type: "string", default: "db.t4g.micro", pattern: /^db\.[a-z0-9]+\.[a-z0-9]+$/,
+        patternHint: "an RDS instance class such as db.t4g.micro or db.m7g.large",
+        description: "RDS instance class.",
+    },
+    dbAllocatedStorage: {
+        type: "integer", default: 20, min: 20, max: 65536,
+        description: "Initial gp3 storage in GiB.",
+    },
+    dbMaxAllocatedStorage: {
+        type: "integer", default: 100, min: 20, max: 65536,
+        description: "Storage autoscaling ceiling in GiB (must be at least dbAllocatedStorage).",
+    },
+    dbMultiAz: {
+        type: "boolean", default: false,
+        description: "Run a synchronous standby in a second AZ.",
+    },
+    dbBackupRetentionDays: {
+        type: "integer", default: 1, min: 1, max: 35,
+        description: "Automated backup retention in days.",
+    },
+    dbDeletionProtection: {
+        type: "boolean", default: false,
+        description: "Refuse to delete the database until this is turned off.",
+    },
+    dbFinalSnapshot: {
+        type: "boolean", default: false,
+        description: "Take a final snapshot when the database is deleted.",
+    },
+    dbPerformanceInsights: {
+        type: "boolean", default: false,
+        description: "Enable Performance Insights (7 days, free tier).",
+    },
+    domainName: {
+        type: "string", pattern: /^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+        patternHint: "a lowercase DNS name such as app.example.com",
+        description: "Optional. Serve the app on this name over HTTPS (ACM certificate, HTTP redirected). Empty: the load balancer's own name over HTTP.",
+    },
+    hostedZoneName: {
+        type: "string", pattern: /^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+        patternHint: "a lowercase DNS zone name such as example.com",
+        description: "Existing Route 53 public hosted zone for domainName. Default: domainName without its first label.",
+    },
+    minCapacity: {
+        type: "integer", default: 1, min: 1, max: 100,
+        description: "Fewest app instances, tasks or pods.",
+    },
+    maxCapacity: {
+        type: "integer", default: 2, min: 1, max: 100,
+        description: "Most app instances, tasks or pods (at least minCapacity).",
+    },
+    ebInstanceType: {
+        type: "string", default: "t4g.small", pattern: /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
+        patternHint: "an EC2 instance type such as t4g.small or m7g.large",
+        description: "Elastic Beanstalk: EC2 instance type (Graviton types are cheaper for the Python platform).",
+    },
+    ebSolutionStack: {
+        type: "string", pattern: /^64bit Amazon Linux 2023 v\d+\.\d+\.\d+ running Python 3\.\d+$/,
+        patternHint: "a full Amazon Linux 2023 Python solution stack name such as \"64bit Amazon Linux 2023 v4.5.0 running Python 3.12\"",
+        description: "Elastic Beanstalk: pin a platform version. Empty: the newest Amazon Linux 2023 Python platform.",
+    },
+    ebDeploymentPolicy: {
+        type: "string", default: "AllAtOnce", oneOf: DEPLOYMENT_POLICIES,
+        description: "Elastic Beanstalk: how new versions roll out. Immutable and TrafficSplitting roll back on failed health.",
+    },
+    ebScalingMetric: {
+        type: "string", default: "CPUUtilization", oneOf: SCALING_METRICS,
+        description: "Elastic Beanstalk: the CloudWatch metric of the scaling trigger.",
+    },
+    ebScaleUpThreshold: {
+        type: "integer", default: 70, min: 1, max: 100000,
+        description: "Elastic Beanstalk: scale out above this value of ebScalingMetric (percent for CPU).",
+    },
+    ebScaleDownThreshold: {
+        type: "integer", default: 30, min: 0, max: 100000,
+        description: "Elastic Beanstalk: scale in below this value (must be under ebScaleUpThreshold).",
+    },
+    ebKeepVersions: {
+        type: "integer", default: 10, min: 1, max: 1000,
+        description: "Elastic Beanstalk: application versions kept; older ones and their S3 bundles are deleted.",
+    },
+    ebMaintenanceWindow: {
+        type: "string", default: "Sun:03:00", pattern: /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):[0-5]\d$/,
+        patternHint: "Day:HH:MM in UTC, e.g. Sun:03:00",
+        description: "Elastic Beanstalk: weekly window (UTC) for managed platform updates.",
+    },
+} as const satisfies Record<string, KeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_SCHEMA;
+
+/** Everything the program needs to know about a stack, validated. */
+export interface StackConfig {
+    readonly project: string;
+    readonly stack: string;
+    readonly target: TargetName;
+    readonly appName: string;
+    /** `${appName}-${stack}`: the prefix of physical names, unique per stack in one account. */
+    readonly namePrefix: string;
+    readonly appPort: number;
+    readonly logRetentionDays: number;
+    readonly network: {
+        readonly cidr: string;
+        readonly azCount: number;
+        readonly natGateways: NatStrategy;
+        readonly flowLogs: boolean;
+    };
+    readonly database: {
+        readonly engineVersion: string;
+        readonly instanceClass: string;
+        readonly allocatedStorage: number;
+        readonly maxAllocatedStorage: number;
+        readonly multiAz: boolean;
+        readonly backupRetentionDays: number;
+        readonly deletionProtection: boolean;
+        readonly finalSnapshot: boolean;
+        readonly performanceInsights: boolean;
+    };
+    /** Present only when `domainName` is set. */
+    readonly domain?: { readonly name: string; readonly zoneName: string };
+    readonly scaling: { readonly min: number; readonly max: number };
+    readonly beanstalk: {
+        readonly instanceType: string;
+        readonly solutionStack?: string;
+        readonly deploymentPolicy: DeploymentPolicy;
+        readonly scalingMetric: ScalingMetric;
+        readonly scaleUpThreshold: number;
+        readonly scaleDownThreshold: number;
+        readonly keepVersions: number;
+        readonly maintenanceWindow: string;
+    };
+}
+
+/** Thrown with every problem found; each line names the key, the bad value and what is allowed. */
+export class ConfigError extends Error {
+    constructor(readonly problems: readonly string[]) {
+        super(`Invalid stack configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+type Raw = Readonly<Record<string, string | undefined>>;
+type Value<K extends ConfigKey> = (typeof CONFIG_SCHEMA)[K] extends IntegerSpec ? number
+    : (typeof CONFIG_SCHEMA)[K] extends BooleanSpec ? boolean : string;
+
+/** Reads one key, records any problem, and returns the parsed value or the key's default. */
+class Reader {
+    readonly problems: string[] = [];
+    constructor(private readonly raw: Raw) {}
+
+    get<K extends ConfigKey>(key: K): Value<K> | undefined {
+        const spec: KeySpec = CONFIG_SCHEMA[key];
+        const text = this.raw[key];
+        if (text === undefined || text === "") {
+            return spec.default as Value<K> | undefined;
+        }
+        const parsed = parseValue(key, spec, text);
+        if (typeof parsed === "object") {
+            this.problems.push(parsed.problem);
+            return spec.default as Value<K> | undefined;
+        }
+        return parsed as Value<K>;
+    }
+
+    /** Keys with a default always have a value; this narrows away `undefined` for them. */
+    must<K extends ConfigKey>(key: K): Value<K> {
+        const v = this.get(key);
+        if (v === undefined) {
+            throw new Error(`internal: config key ${key} has no default`);
+        }
+        return v;
+    }
+}
+
+function quote(text: string): string {
+    return JSON.stringify(text);
+}
+
+function parseValue(key: string, spec: KeySpec, text: string): string | number | boolean | { problem: string } {
+    switch (spec.type) {
+        case "boolean":
+            if (text === "true" || text === "false") {
+                return text === "true";
+            }
+            return { problem: `${key} must be true or false (got ${quote(text)})` };
+        case "integer": {
+            if (!/^-?\d+$/.test(text)) {
+                return { problem: `${key} must be a whole number from ${spec.min} to ${spec.max} (got ${quote(text)})` };
+            }
+            const n = Number(text);
+            if (spec.oneOf && !spec.oneOf.includes(n)) {
+                return { problem: `${key} must be one of ${spec.oneOf.join(", ")} (got ${quote(text)})` };
+            }
+            if (n < spec.min || n > spec.max) {
+                return { problem: `${key} must be a whole number from ${spec.min} to ${spec.max} (got ${quote(text)})` };
+            }
+            return n;
+        }
+        case "string":
+            if (spec.oneOf && !spec.oneOf.includes(text)) {
+                return { problem: `${key} must be one of ${spec.oneOf.join(", ")} (got ${quote(text)})` };
+            }
+            if (spec.pattern && !spec.pattern.test(text)) {
+                return { problem: `${key} must be ${spec.patternHint ?? `like ${spec.pattern}`} (got ${quote(text)})` };
+            }
+            return text;
+    }
+}
+
+export interface LoadOptions {
+    /** The targets that exist today; selecting any other is a config error that says so. */
+    readonly implementedTargets: readonly TargetName[];
+}
+
+/**
+ * Validates raw config (key without the project prefix -> string, as Pulumi hands it over) into a
+ * StackConfig. Pure, so tests can feed it tables of bad input without a Pulumi runtime.
+ */
+export function parseConfig(project: string, stack: string, raw: Raw, opts: LoadOptions): StackConfig {
+    const r = new Reader(raw);
+    const problems = r.problems;
+
+    for (const key of Object.keys(raw)) {
+        if (!(key in CONFIG_SCHEMA)) {
+            problems.push(`${key} is not a known config key of ${project} (known keys: ${Object.keys(CONFIG_SCHEMA).join(", ")})`);
+        }
+    }
+
+    const target = r.get("target");
+    if (raw.target === undefined || raw.target === "") {
+        problems.push(`target is required: set it to one of ${TARGET_NAMES.join(", ")} (pulumi config set target ecs)`);
+    } else if (target !== undefined && TARGET_NAMES.includes(target as TargetName) && !opts.implementedTargets.includes(target as TargetName)) {
+        problems.push(`target ${quote(target)} is not available yet: this version of the program implements ${opts.implementedTargets.length ? opts.implementedTargets.join(", ") : "no target"}`);
+    }
+
+    const min = r.must("minCapacity");
+    const max = r.must("maxCapacity");
+    if (min > max) {
+        problems.push(`maxCapacity must be at least minCapacity (got minCapacity=${min}, maxCapacity=${max})`);
+    }
+    const allocated = r.must("dbAllocatedStorage");
+    const maxAllocated = r.must("dbMaxAllocatedStorage");
+    if (maxAllocated < allocated) {
+        problems.push(`dbMaxAllocatedStorage must be at least dbAllocatedStorage (got ${maxAllocated} < ${allocated})`);
+    }
+    const up = r.must("ebScaleUpThreshold");
+    const down = r.must("ebScaleDownThreshold");
+    if (down >= up) {
+        problems.push(`ebScaleDownThreshold must be below ebScaleUpThreshold (got ${down} >= ${up})`);
+    }
+    const cidr = r.must("vpcCidr");
+    if (cidr.split("/")[0].split(".").some((octet) => Number(octet) > 255)) {
+        problems.push(`vpcCidr must be a valid IPv4 CIDR block (got ${quote(cidr)})`);
+    }
+
+    const domainName = r.get("domainName");
+    const zoneName = r.get("hostedZoneName");
+    if (zoneName !== undefined && domainName === undefined) {
+        problems.push(`hostedZoneName is set (${quote(zoneName)}) but domainName is not: set domainName too, or remove hostedZoneName`);
+    }
+    let domain: StackConfig["domain"];
+    if (domainName !== undefined) {
+        const zone = zoneName ?? domainName.split(".").slice(1).join(".");
+        if (domainName !== zone && !domainName.endsWith(`.${zone}`)) {
+            problems.push(`domainName ${quote(domainName)} must be inside hostedZoneName ${quote(zone)}`);
+        }
+        if (!zone.includes(".")) {
+            problems.push(`hostedZoneName could not be derived from domainName ${quote(domainName)}: set hostedZoneName`);
+        }
+        domain = { name: domainName, zoneName: zone };
+    }
+
+    const appName = r.must("appName");
+    const config: StackConfig = {
+        project,
+        stack,
+        target: (target ?? "beanstalk") as TargetName,
+        appName,
+        namePrefix: `${appName}-${stack}`.toLowerCase().replace(/[^a-z0-9-]/g, "-"),
+        appPort: r.must("appPort"),
+        logRetentionDays: r.must("logRetentionDays"),
+        network: {
+            cidr,
+            azCount: r.must("availabilityZones"),
+            natGateways: r.must("natGateways") as NatStrategy,
+            flowLogs: r.must("flowLogs"),
+        },
+        database: {
+            engineVersion: r.must("dbEngineVersion"),
+            instanceClass: r.must("dbInstanceClass"),
+            allocatedStorage: allocated,
+            maxAllocatedStorage: maxAllocated,
+            multiAz: r.must("dbMultiAz"),
+            backupRetentionDays: r.must("dbBackupRetentionDays"),
+            deletionProtection: r.must("dbDeletionProtection"),
+            finalSnapshot: r.must("dbFinalSnapshot"),
+            performanceInsights: r.must("dbPerformanceInsights"),
+        },
+        domain,
+        scaling: { min, max },
+        beanstalk: {
+            instanceType: r.must("ebInstanceType"),
+            solutionStack: r.get("ebSolutionStack"),
+            deploymentPolicy: r.must("ebDeploymentPolicy") as DeploymentPolicy,
+            scalingMetric: r.must("ebScalingMetric") as ScalingMetric,
+            scaleUpThreshold: up,
+            scaleDownThreshold: down,
+            keepVersions: r.must("ebKeepVersions"),
+            maintenanceWindow: r.must("ebMaintenanceWindow"),
+        },
+    };
+    if (problems.length > 0) {
+        throw new ConfigError(problems);
+    }
+    return config;
+}
+
+/** Reads this stack's config from the Pulumi runtime (CLI or mocks) and validates it. */
+export function loadConfig(opts: LoadOptions): StackConfig {
+    const project = pulumi.getProject();
+    const prefix = `${project}:`;
+    const raw: Record<string, string> = {};
+    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+        if (key.startsWith(prefix)) {
+            raw[key.slice(prefix.length)] = value;
+        }
+    }
+    return parseConfig(project, pulumi.getStack(), raw, opts);
+}

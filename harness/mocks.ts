@@ -1,0 +1,300 @@
+// The mock cloud: what AWS, awsx and eks would answer, close enough that the real program runs to
+// completion in-process. The offline plan and every test use this one layer. Values are derived
+// from a hash of the resource's type and name, so two runs of the same program agree exactly.
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+export const MOCK_ACCOUNT = "123456789012";
+
+type Props = Record<string, unknown>;
+
+export interface MockCloudOptions {
+    readonly region: string;
+    /** Elastic Beanstalk solution stacks the account "offers", newest first, as the API lists them. */
+    readonly solutionStacks?: readonly string[];
+    /** Route 53 public hosted zones that exist in the account. */
+    readonly hostedZones?: readonly string[];
+}
+
+/** A realistic slice of `aws elasticbeanstalk list-available-solution-stacks`, newest first. */
+export const DEFAULT_SOLUTION_STACKS: readonly string[] = [
+    "64bit Amazon Linux 2023 v4.7.1 running Python 3.13",
+    "64bit Amazon Linux 2023 v4.7.1 running Python 3.12",
+    "64bit Amazon Linux 2023 v4.7.1 running Python 3.11",
+    "64bit Amazon Linux 2023 v4.7.1 running Python 3.9",
+    "64bit Amazon Linux 2 v3.9.1 running Python 3.8",
+    "64bit Amazon Linux 2023 v6.6.1 running Node.js 22",
+    "64bit Amazon Linux 2023 v4.6.0 running Docker",
+];
+
+export function hex(seed: string, length = 17): string {
+    return crypto.createHash("sha256").update(seed).digest("hex").slice(0, length);
+}
+
+export interface Invoke {
+    readonly token: string;
+    readonly inputs: Props;
+}
+
+/** Implements Pulumi's Mocks with deterministic, AWS-shaped answers and records every invoke. */
+export class MockCloud implements pulumi.runtime.Mocks {
+    readonly invokes: Invoke[] = [];
+    /** Failed invokes, worded as AWS would; the SDK loses the message on its way back. */
+    readonly errors: string[] = [];
+    private readonly solutionStacks: readonly string[];
+    private readonly hostedZones: readonly string[];
+
+    constructor(private readonly opts: MockCloudOptions) {
+        this.solutionStacks = opts.solutionStacks ?? DEFAULT_SOLUTION_STACKS;
+        this.hostedZones = opts.hostedZones ?? ["example.com"];
+    }
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Props } {
+        const inputs = (args.inputs ?? {}) as Props;
+        const computed = this.computed(args.type, args.name, inputs);
+        const id = typeof computed.id === "string" ? computed.id : `${args.name}-${hex(args.type + args.name, 8)}`;
+        return { id, state: { ...inputs, ...computed } };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Props {
+        const inputs = (args.inputs ?? {}) as Props;
+        this.invokes.push({ token: args.token, inputs });
+        try {
+            return this.answer(args.token, inputs);
+        } catch (e) {
+            this.errors.push(`invoke ${args.token} failed: ${(e as Error).message}`);
+            throw e;
+        }
+    }
+
+    private answer(token: string, inputs: Props): Props {
+        const region = this.opts.region;
+        switch (token) {
+            case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+                const names = ["a", "b", "c", "d"].map((s) => `${region}${s}`);
+                return { id: region, names, zoneIds: names.map((_, i) => `use1-az${i + 1}`), groupNames: [region] };
+            }
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return { id: MOCK_ACCOUNT, accountId: MOCK_ACCOUNT, arn: `arn:aws:sts::${MOCK_ACCOUNT}:assumed-role/deployer/session`, userId: "AROAEXAMPLE:session" };
+            case "aws:index/getRegion:getRegion":
+                return { id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
+            case "aws:index/getPartition:getPartition":
+                return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+            case "aws:elasticbeanstalk/getSolutionStack:getSolutionStack": {
+                const pattern = new RegExp(String(inputs.nameRegex));
+                const matches = this.solutionStacks.filter((s) => pattern.test(s));
+                if (matches.length === 0) {
+                    throw new Error(`Your query returned no results (nameRegex ${inputs.nameRegex})`);
+                }
+                if (matches.length > 1 && inputs.mostRecent !== true) {
+                    throw new Error("Your query returned more than one result. Please try a more specific search criteria, or set `most_recent` attribute to true.");
+                }
+                return { id: matches[0], name: matches[0], nameRegex: inputs.nameRegex, mostRecent: inputs.mostRecent };
+            }
+            case "aws:route53/getZone:getZone": {
+                const wanted = String(inputs.name ?? "").replace(/\.$/, "");
+                if (!this.hostedZones.includes(wanted)) {
+                    throw new Error(`no matching Route 53 Hosted Zone found (name ${wanted})`);
+                }
+                const zoneId = `Z${hex(wanted, 20).toUpperCase()}`;
+                return { id: zoneId, zoneId, name: `${wanted}`, privateZone: false, arn: `arn:aws:route53:::hostedzone/${zoneId}` };
+            }
+            case "aws:iam/getPolicyDocument:getPolicyDocument":
+                return { id: "policy", json: policyJson(inputs) };
+            case "aws:elasticbeanstalk/getHostedZone:getHostedZone":
+                // The per-region zone of *.elasticbeanstalk.com (us-east-1's is Z117KPS5GTRQ2G).
+                return { id: region === "us-east-1" ? "Z117KPS5GTRQ2G" : `Z${hex(`eb${region}`, 13).toUpperCase()}`, region };
+            case "aws:elb/getHostedZoneId:getHostedZoneId":
+                return { id: "Z35SXDOTRQ7X7K", region };
+            default:
+                throw new Error(`MockCloud: no mock for invoke ${token}; add one to harness/mocks.ts`);
+        }
+    }
+
+    /** Outputs AWS computes on create, per resource type. Unknown types keep their inputs only. */
+    private computed(type: string, name: string, inputs: Props): Props {
+        const region = this.opts.region;
+        const h = hex(`${type}::${name}`);
+        // Like the provider: an explicit name wins, then `namePrefix`/`bucketPrefix` plus a suffix,
+        // then Pulumi's auto-name (logical name plus a random-looking suffix).
+        const physical = (key: string, fallback = `${name}-${h.slice(0, 7)}`): string => {
+            if (typeof inputs[key] === "string" && inputs[key] !== "") {
+                return String(inputs[key]);
+            }
+            const prefix = inputs[`${key}Prefix`] ?? (key === "bucket" ? inputs.bucketPrefix : undefined);
+            return typeof prefix === "string" ? `${prefix}${h.slice(0, 26)}` : fallback;
+        };
+        const arn = (service: string, resource: string, withRegion = true, withAccount = true): string =>
+            `arn:aws:${service}:${withRegion ? region : ""}:${withAccount ? MOCK_ACCOUNT : ""}:${resource}`;
+        const tags = { tagsAll: inputs.tags ?? {} };
+
+        switch (type) {
+            case "awsx:ec2:Vpc": {
+                const azs = Array.isArray(inputs.availabilityZoneNames) ? inputs.availabilityZoneNames.length
+                    : Number(inputs.numberOfAvailabilityZones ?? 3);
+                const subnets = (kind: string) => Array.from({ length: azs }, (_, i) => `subnet-${hex(`${name}${kind}${i}`)}`);
+                const nat = inputs.natGateways as Props | undefined;
+                const natCount = nat?.strategy === "OnePerAz" ? azs : nat?.strategy === "None" ? 0 : 1;
+                return {
+                    vpcId: `vpc-${h}`,
+                    publicSubnetIds: subnets("public"),
+                    privateSubnetIds: subnets("private"),
+                    isolatedSubnetIds: [],
+                    natGateways: [],
+                    eips: Array.from({ length: natCount }, (_, i) => ({ id: `eipalloc-${hex(`${name}eip${i}`)}` })),
+                };
+            }
+            case "aws:s3/bucketV2:BucketV2":
+            case "aws:s3/bucket:Bucket": {
+                const bucket = physical("bucket", `${name}-${h.slice(0, 7)}`);
+                return { id: bucket, bucket, arn: `arn:aws:s3:::${bucket}`, bucketDomainName: `${bucket}.s3.amazonaws.com`, bucketRegionalDomainName: `${bucket}.s3.${region}.amazonaws.com`, region, ...tags };
+            }
+            case "aws:s3/bucketObjectv2:BucketObjectv2":
+                return { id: String(inputs.key), etag: hex(JSON.stringify(inputs.source ?? ""), 32), versionId: hex(`${name}${inputs.key}`, 32), ...tags };
+            case "aws:iam/role:Role": {
+                const roleName = physical("name");
+                return { id: roleName, name: roleName, arn: arn("iam", `role/${roleName}`, false), uniqueId: `AROA${h.toUpperCase()}`, ...tags };
+            }
+            case "aws:iam/instanceProfile:InstanceProfile": {
+                const n = physical("name");
+                return { id: n, name: n, arn: arn("iam", `instance-profile/${n}`, false), uniqueId: `AIPA${h.toUpperCase()}`, ...tags };
+            }
+            case "aws:iam/policy:Policy": {
+                const n = physical("name");
+                return { id: arn("iam", `policy/${n}`, false), name: n, arn: arn("iam", `policy/${n}`, false), policyId: `ANPA${h.toUpperCase()}`, ...tags };
+            }
+            case "aws:ec2/securityGroup:SecurityGroup": {
+                const id = `sg-${h}`;
+                return { id, name: physical("name"), arn: arn("ec2", `security-group/${id}`), ownerId: MOCK_ACCOUNT, ...tags };
+            }
+            case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+            case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
+                return { id: `sgr-${h}`, securityGroupRuleId: `sgr-${h}`, arn: arn("ec2", `security-group-rule/sgr-${h}`), ...tags };
+            case "aws:kms/key:Key": {
+                const keyId = `${h.slice(0, 8)}-${hex(h, 4)}-4${hex(h + "1", 3)}-8${hex(h + "2", 3)}-${hex(h + "3", 12)}`;
+                return { id: keyId, keyId, arn: arn("kms", `key/${keyId}`), ...tags };
+            }
+            case "aws:kms/alias:Alias":
+                return { id: String(inputs.name), arn: arn("kms", String(inputs.name)) };
+            case "aws:cloudwatch/logGroup:LogGroup": {
+                const n = physical("name");
+                return { id: n, name: n, arn: arn("logs", `log-group:${n}`), ...tags };
+            }
+            case "aws:ec2/flowLog:FlowLog":
+                return { id: `fl-${h}`, arn: arn("ec2", `vpc-flow-log/fl-${h}`), ...tags };
+            case "aws:rds/subnetGroup:SubnetGroup":
+            case "aws:rds/parameterGroup:ParameterGroup": {
+                const n = physical("name");
+                return { id: n, name: n, arn: arn("rds", `${type.includes("subnet") ? "subgrp" : "pg"}:${n}`), ...tags };
+            }
+            case "aws:rds/instance:Instance": {
+                const identifier = physical("identifier");
+                const address = `${identifier}.c${hex(region, 11)}.${region}.rds.amazonaws.com`;
+                const port = Number(inputs.port ?? 5432);
+                const managed = inputs.manageMasterUserPassword === true;
+                return {
+                    id: identifier, identifier, address, port, endpoint: `${address}:${port}`,
+                    arn: arn("rds", `db:${identifier}`), resourceId: `db-${h.toUpperCase()}`,
+                    hostedZoneId: "Z2R2ITUGPM61AM",
+                    masterUserSecrets: managed ? [{
+                        secretArn: arn("secretsmanager", `secret:rds!db-${hex(identifier, 8)}-${hex(identifier, 4)}-${hex(identifier + "x", 4)}-AbCdEf`),
+                        secretStatus: "active",
+                        kmsKeyId: inputs.masterUserSecretKmsKeyId ?? arn("kms", "alias/aws/secretsmanager"),
+                    }] : [],
+                    ...tags,
+                };
+            }
+            case "aws:secretsmanager/secret:Secret": {
+                const n = physical("name");
+                return { id: arn("secretsmanager", `secret:${n}-AbCdEf`), name: n, arn: arn("secretsmanager", `secret:${n}-AbCdEf`), ...tags };
+            }
+            case "aws:secretsmanager/secretVersion:SecretVersion":
+                return { id: `${inputs.secretId}|${h}`, versionId: h, arn: inputs.secretId };
+            case "aws:elasticbeanstalk/application:Application": {
+                const n = physical("name");
+                return { id: n, name: n, arn: arn("elasticbeanstalk", `application/${n}`), ...tags };
+            }
+            case "aws:elasticbeanstalk/applicationVersion:ApplicationVersion": {
+                const n = physical("name");
+                return { id: n, name: n, arn: arn("elasticbeanstalk", `applicationversion/${inputs.application}/${n}`), ...tags };
+            }
+            case "aws:elasticbeanstalk/environment:Environment": {
+                const n = physical("name");
+                const cname = `${inputs.cnamePrefix ?? n}.${region}.elasticbeanstalk.com`;
+                return {
+                    id: `e-${h.slice(0, 10)}`, name: n, cname,
+                    endpointUrl: `awseb-e-${h.slice(0, 1)}-AWSEBLoa-${h.slice(1, 13).toUpperCase()}-${parseInt(h.slice(0, 8), 16)}.${region}.elb.amazonaws.com`,
+                    loadBalancers: [arn("elasticloadbalancing", `loadbalancer/app/awseb--AWSEB-${h.slice(0, 12)}/${h.slice(0, 16)}`)],
+                    autoscalingGroups: [`awseb-e-${h.slice(0, 10)}-stack-AWSEBAutoScalingGroup-${h.slice(3, 15).toUpperCase()}`],
+                    arn: arn("elasticbeanstalk", `environment/${inputs.application}/${n}`),
+                    allSettings: inputs.settings ?? [],
+                    ...tags,
+                };
+            }
+            case "aws:acm/certificate:Certificate": {
+                const domain = String(inputs.domainName);
+                return {
+                    id: arn("acm", `certificate/${h}`), arn: arn("acm", `certificate/${h}`), status: "PENDING_VALIDATION",
+                    domainValidationOptions: [{
+                        domainName: domain,
+                        resourceRecordName: `_${hex(domain, 32)}.${domain}.`,
+                        resourceRecordType: "CNAME",
+                        resourceRecordValue: `_${hex(domain + "v", 32)}.xlfgrmvvlj.acm-validations.aws.`,
+                    }],
+                    ...tags,
+                };
+            }
+            case "aws:acm/certificateValidation:CertificateValidation":
+                return { id: String(inputs.certificateArn) };
+            case "aws:route53/record:Record":
+                return { id: `${inputs.zoneId}_${inputs.name}_${inputs.type}`, fqdn: String(inputs.name) };
+            case "aws:lb/loadBalancer:LoadBalancer": {
+                const n = physical("name", `${name.slice(0, 24)}-${h.slice(0, 7)}`);
+                return { id: arn("elasticloadbalancing", `loadbalancer/app/${n}/${h.slice(0, 16)}`), arn: arn("elasticloadbalancing", `loadbalancer/app/${n}/${h.slice(0, 16)}`), arnSuffix: `app/${n}/${h.slice(0, 16)}`, dnsName: `${n}-${parseInt(h.slice(0, 8), 16)}.${region}.elb.amazonaws.com`, zoneId: "Z35SXDOTRQ7X7K", name: n, ...tags };
+            }
+            case "aws:lb/targetGroup:TargetGroup": {
+                const n = physical("name", `${name.slice(0, 24)}-${h.slice(0, 7)}`);
+                return { id: arn("elasticloadbalancing", `targetgroup/${n}/${h.slice(0, 16)}`), arn: arn("elasticloadbalancing", `targetgroup/${n}/${h.slice(0, 16)}`), arnSuffix: `targetgroup/${n}/${h.slice(0, 16)}`, name: n, ...tags };
+            }
+            case "aws:lb/listener:Listener":
+                return { id: arn("elasticloadbalancing", `listener/app/${name}/${h.slice(0, 16)}`), arn: arn("elasticloadbalancing", `listener/app/${name}/${h.slice(0, 16)}`), ...tags };
+            default:
+                return {};
+        }
+    }
+}
+
+interface PolicyStatementInput {
+    sid?: string;
+    effect?: string;
+    actions?: string[];
+    resources?: string[];
+    principals?: { type: string; identifiers: string[] }[];
+    conditions?: { test: string; variable: string; values: string[] }[];
+}
+
+/** What aws.iam.getPolicyDocument renders for the subset of fields the program uses. */
+function policyJson(inputs: Props): string {
+    const statements = (inputs.statements ?? []) as PolicyStatementInput[];
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: statements.map((s) => {
+            const out: Record<string, unknown> = {};
+            if (s.sid) out.Sid = s.sid;
+            out.Effect = s.effect ?? "Allow";
+            if (s.actions) out.Action = s.actions.length === 1 ? s.actions[0] : s.actions;
+            if (s.resources) out.Resource = s.resources.length === 1 ? s.resources[0] : s.resources;
+            if (s.principals) {
+                out.Principal = Object.fromEntries(s.principals.map((p) => [p.type, p.identifiers.length === 1 ? p.identifiers[0] : p.identifiers]));
+            }
+            if (s.conditions) {
+                const cond: Record<string, Record<string, string | string[]>> = {};
+                for (const c of s.conditions) {
+                    cond[c.test] = { ...(cond[c.test] ?? {}), [c.variable]: c.values.length === 1 ? c.values[0] : c.values };
+                }
+                out.Condition = cond;
+            }
+            return out;
+        }),
+    });
+}

@@ -1,0 +1,422 @@
+// target: beanstalk. What the source documents 000 (GitHub Actions + bash), 001 (eb CLI and
+// .ebextensions) and 004 (Jenkins) did by hand, as code: the bundle in a private bucket, an
+// application whose versions are named by content, and a load-balanced environment in the stack's
+// VPC with the database credentials injected from Secrets Manager.
+import * as fs from "fs";
+import * as path from "path";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ArtifactBucket } from "../components/artifactBucket";
+import { bundleDirectory } from "../lib/zip";
+import { StackConfig } from "../config";
+import { Target, TargetArgs, TargetOutputs } from "./types";
+
+/** Newest Amazon Linux 2023 platform for the Python minor the app is tested on (Debian 12: 3.11). */
+export const SOLUTION_STACK_REGEX = "^64bit Amazon Linux 2023 v\\d+\\.\\d+\\.\\d+ running Python 3\\.11$";
+
+/** TLS 1.3 with TLS 1.2 fallback: the ALB policy AWS recommends for new listeners. */
+export const SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+const MANAGED_POLICY = (name: string) => `arn:aws:iam::aws:policy/${name}`;
+export const INSTANCE_MANAGED_POLICIES = [MANAGED_POLICY("AWSElasticBeanstalkWebTier")];
+export const SERVICE_MANAGED_POLICIES = [
+    MANAGED_POLICY("service-role/AWSElasticBeanstalkEnhancedHealth"),
+    MANAGED_POLICY("AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy"),
+];
+
+export interface EbSetting {
+    readonly namespace: string;
+    readonly name: string;
+    readonly value: string;
+    /** Always "": the provider stores it, and leaving it out shows a diff on every update. */
+    readonly resource: string;
+}
+
+type SettingValue = pulumi.Input<string | number | boolean>;
+/** namespace -> option name -> value; `undefined` values are left out. */
+export type SettingsSpec = Record<string, Record<string, SettingValue | undefined>>;
+
+/**
+ * Flattens a settings spec into the provider's list, sorted by namespace then name, so the same
+ * inputs always give the same list in the same order and a second `pulumi up` shows no diff.
+ */
+export function flattenSettings(spec: SettingsSpec): pulumi.Output<EbSetting[]> {
+    const entries: pulumi.Output<EbSetting>[] = [];
+    for (const namespace of Object.keys(spec).sort()) {
+        const options = spec[namespace];
+        for (const name of Object.keys(options).sort()) {
+            const value = options[name];
+            if (value !== undefined) {
+                entries.push(pulumi.output(value).apply((v) => ({ namespace, name, value: String(v), resource: "" })));
+            }
+        }
+    }
+    return pulumi.all(entries);
+}
+
+/** Files the program adds to the app's bundle; only what Elastic Beanstalk cannot take as an option. */
+export function generatedBundleFiles(config: StackConfig): Record<string, string> {
+    const files: Record<string, string> = {
+        // The Auto Scaling group replaces instances that fail the load balancer's health check, not
+        // only those whose EC2 status check fails (no option setting exists for this).
+        ".ebextensions/00-asg-elb-health.config": [
+            "Resources:",
+            "  AWSEBAutoScalingGroup:",
+            "    Type: \"AWS::AutoScaling::AutoScalingGroup\"",
+            "    Properties:",
+            "      HealthCheckType: ELB",
+            "      HealthCheckGracePeriod: 300",
+            "",
+        ].join("\n"),
+    };
+    if (config.domain) {
+        // Elastic Beanstalk's listener options cannot redirect, so the port-80 listener's default
+        // action is overridden to a permanent redirect to HTTPS.
+        files[".ebextensions/01-http-to-https.config"] = [
+            "Resources:",
+            "  AWSEBV2LoadBalancerListener:",
+            "    Type: \"AWS::ElasticLoadBalancingV2::Listener\"",
+            "    Properties:",
+            "      LoadBalancerArn:",
+            "        Ref: AWSEBV2LoadBalancer",
+            "      Port: 80",
+            "      Protocol: HTTP",
+            "      DefaultActions:",
+            "        - Type: redirect",
+            "          RedirectConfig:",
+            "            Host: \"#{host}\"",
+            "            Path: \"/#{path}\"",
+            "            Port: \"443\"",
+            "            Protocol: HTTPS",
+            "            Query: \"#{query}\"",
+            "            StatusCode: HTTP_301",
+            "",
+        ].join("\n");
+    }
+    return files;
+}
+
+/** Arguments of {@link BeanstalkTarget}: the common target arguments; `appDir`'s content names the version. */
+export type BeanstalkTargetArgs = TargetArgs;
+
+/** The app on Elastic Beanstalk: bundle bucket, IAM, application, version and environment. */
+export class BeanstalkTarget extends pulumi.ComponentResource {
+    readonly url: pulumi.Output<string>;
+    readonly healthUrl: pulumi.Output<string>;
+    readonly environmentName: pulumi.Output<string>;
+    readonly applicationName: pulumi.Output<string>;
+    readonly versionLabel: pulumi.Output<string>;
+    readonly bundleBucket: pulumi.Output<string>;
+
+    constructor(name: string, args: BeanstalkTargetArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform:beanstalk:BeanstalkTarget", name, {}, opts);
+        const { config, network, database, domain } = args;
+        const eb = config.beanstalk;
+        const prefix = config.namePrefix;
+        if (prefix.length > 36) {
+            throw new Error(`BeanstalkTarget: environment name ${prefix} is longer than Elastic Beanstalk's 40 characters; shorten appName or the stack name`);
+        }
+
+        // --- Source bundle: content-addressed, uploaded once per distinct content. ---
+        const bundle = bundleDirectory(args.appDir, generatedBundleFiles(config));
+        const digest = bundle.sha256.slice(0, 12);
+        const label = `${prefix}-${digest}`;
+        fs.mkdirSync(args.buildDir, { recursive: true });
+        const zipPath = path.join(args.buildDir, `${label}.zip`);
+        fs.writeFileSync(zipPath, bundle.bytes);
+
+        const bucket = new ArtifactBucket(`${name}-bundles`, { namePrefix: `${prefix}-eb`, forceDestroy: !config.database.deletionProtection }, { parent: this });
+        // Old bundles and versions are retained when a new one replaces them in the program, so
+        // Elastic Beanstalk can roll back; its version lifecycle below deletes the oldest.
+        const object = new aws.s3.BucketObjectv2(`${name}-bundle-${digest}`, {
+            bucket: bucket.bucket,
+            key: `bundles/${label}.zip`,
+            source: new pulumi.asset.FileAsset(zipPath),
+            contentType: "application/zip",
+        }, { parent: this, retainOnDelete: true });
+
+        // --- IAM: the service role (health, managed updates, version lifecycle) and the instances'. ---
+        const serviceRole = new aws.iam.Role(`${name}-service`, {
+            description: `Elastic Beanstalk service role of ${prefix}`,
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{
+                    Effect: "Allow",
+                    Principal: { Service: "elasticbeanstalk.amazonaws.com" },
+                    Action: "sts:AssumeRole",
+                    Condition: { StringEquals: { "sts:ExternalId": "elasticbeanstalk" } },
+                }],
+            }),
+            managedPolicyArns: SERVICE_MANAGED_POLICIES,
+        }, { parent: this });
+        // The lifecycle deletes old bundles from this bucket (the managed policy covers only
+        // elasticbeanstalk-* buckets).
+        new aws.iam.RolePolicy(`${name}-service-bundles`, {
+            role: serviceRole.id,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Action: ["s3:DeleteObject", "s3:GetObject"], Resource: pulumi.interpolate`${bucket.arn}/bundles/*` }],
+            }),
+        }, { parent: this });
+
+        const instanceRole = new aws.iam.Role(`${name}-instance`, {
+            description: `EC2 instances of Elastic Beanstalk environment ${prefix}`,
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+            managedPolicyArns: INSTANCE_MANAGED_POLICIES,
+        }, { parent: this });
+        // Instances fetch the bundle from our bucket and the database secret at bootstrap.
+        new aws.iam.RolePolicy(`${name}-instance-app`, {
+            role: instanceRole.id,
+            policy: pulumi.all([bucket.arn, database.secretReadStatements()]).apply(([bucketArn, secretStatements]) => JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [
+                    { Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: `${bucketArn}/bundles/*` },
+                    ...secretStatements,
+                ],
+            })),
+        }, { parent: this });
+        const instanceProfile = new aws.iam.InstanceProfile(`${name}-instance`, { role: instanceRole.name }, { parent: this });
+
+        // --- Network: our own group on the instances is what the database admits. ---
+        const appSg = new aws.ec2.SecurityGroup(`${name}-app`, {
+            namePrefix: `${prefix}-eb-app-`,
+            description: `Elastic Beanstalk instances of ${prefix}; the database admits this group`,
+            vpcId: network.vpcId,
+        }, { parent: this });
+        database.allowFrom(`${name}-db-access`, appSg.id, { parent: this });
+
+        // --- Application, version, environment. ---
+        const application = new aws.elasticbeanstalk.Application(`${name}-app`, {
+            name: prefix,
+            description: `${config.appName} (${config.stack})`,
+            appversionLifecycle: { serviceRole: serviceRole.arn, maxCount: eb.keepVersions, deleteSourceFromS3: true },
+        }, { parent: this });
+
+        const version = new aws.elasticbeanstalk.ApplicationVersion(`${name}-version-${digest}`, {
+            name: label,
+            application: application.name,
+            description: `bundle sha256 ${bundle.sha256}`,
+            bucket: bucket.bucket,
+            key: object.key,
+        }, { parent: this, retainOnDelete: true });
+
+        const solutionStack = eb.solutionStack
+            ? pulumi.output(eb.solutionStack)
+            : aws.elasticbeanstalk.getSolutionStackOutput({ nameRegex: SOLUTION_STACK_REGEX, mostRecent: true }, { parent: this }).name;
+
+        const settings = flattenSettings(beanstalkSettings({
+            config,
+            vpcId: network.vpcId,
+            privateSubnetIds: network.privateSubnetIds,
+            publicSubnetIds: network.publicSubnetIds,
+            instanceProfile: instanceProfile.name,
+            serviceRole: serviceRole.arn,
+            appSecurityGroup: appSg.id,
+            dbHost: database.address,
+            dbPort: database.port,
+            dbName: database.dbName,
+            dbSecretArn: database.secretArn,
+            certificateArn: domain?.certificateArn,
+        }));
+
+        const env = new aws.elasticbeanstalk.Environment(`${name}-env`, {
+            name: prefix,
+            application: application.name,
+            description: `${config.appName} on Elastic Beanstalk (${config.stack})`,
+            tier: "WebServer",
+            solutionStackName: solutionStack,
+            version: version.name,
+            settings,
+            waitForReadyTimeout: "30m",
+        }, { parent: this });
+
+        if (domain) {
+            const ebZone = aws.elasticbeanstalk.getHostedZoneOutput({}, { parent: this });
+            domain.alias(`${name}-alias`, { dnsName: env.cname, zoneId: ebZone.id }, { parent: this });
+        }
+
+        this.url = domain ? domain.url : pulumi.interpolate`http://${env.cname}`;
+        this.healthUrl = pulumi.interpolate`${this.url}/health`;
+        this.environmentName = env.name;
+        this.applicationName = application.name;
+        this.versionLabel = version.name;
+        this.bundleBucket = bucket.bucket;
+        this.registerOutputs({
+            url: this.url, healthUrl: this.healthUrl, environmentName: this.environmentName,
+            applicationName: this.applicationName, versionLabel: this.versionLabel, bundleBucket: this.bundleBucket,
+        });
+    }
+}
+
+interface SettingsInputs {
+    readonly config: StackConfig;
+    readonly vpcId: pulumi.Input<string>;
+    readonly privateSubnetIds: pulumi.Input<string[]>;
+    readonly publicSubnetIds: pulumi.Input<string[]>;
+    readonly instanceProfile: pulumi.Input<string>;
+    readonly serviceRole: pulumi.Input<string>;
+    readonly appSecurityGroup: pulumi.Input<string>;
+    readonly dbHost: pulumi.Input<string>;
+    readonly dbPort: pulumi.Input<number>;
+    readonly dbName: string;
+    readonly dbSecretArn: pulumi.Input<string>;
+    readonly certificateArn?: pulumi.Input<string>;
+}
+
+const join = (ids: pulumi.Input<string[]>) => pulumi.output(ids).apply((list) => list.join(","));
+
+/** Every option setting of the environment, by namespace. Values from the EB docs (see test/data/eb-options.json). */
+export function beanstalkSettings(i: SettingsInputs): SettingsSpec {
+    const { config } = i;
+    const eb = config.beanstalk;
+    const arm = /^[a-z]+\d+g[a-z]*\./.test(eb.instanceType);
+    const safeDeploy = eb.deploymentPolicy === "Immutable" || eb.deploymentPolicy === "TrafficSplitting";
+    const spec: SettingsSpec = {
+        "aws:elasticbeanstalk:environment": {
+            EnvironmentType: "LoadBalanced",
+            LoadBalancerType: "application",
+            ServiceRole: i.serviceRole,
+        },
+        "aws:ec2:vpc": {
+            VPCId: i.vpcId,
+            Subnets: join(i.privateSubnetIds),
+            ELBSubnets: join(i.publicSubnetIds),
+            ELBScheme: "public",
+            AssociatePublicIpAddress: false,
+        },
+        "aws:ec2:instances": {
+            InstanceTypes: eb.instanceType,
+            SupportedArchitectures: arm ? "arm64" : "x86_64",
+        },
+        "aws:autoscaling:launchconfiguration": {
+            IamInstanceProfile: i.instanceProfile,
+            SecurityGroups: i.appSecurityGroup,
+            DisableIMDSv1: true,
+            RootVolumeType: "gp3",
+            RootVolumeSize: 16,
+            MonitoringInterval: "1 minute",
+        },
+        "aws:autoscaling:asg": {
+            MinSize: config.scaling.min,
+            MaxSize: config.scaling.max,
+        },
+        "aws:autoscaling:trigger": triggerSettings(config),
+        "aws:autoscaling:updatepolicy:rollingupdate": {
+            // Configuration changes that replace instances do it on fresh instances first in prod.
+            RollingUpdateEnabled: true,
+            RollingUpdateType: safeDeploy ? "Immutable" : "Health",
+        },
+        "aws:elasticbeanstalk:command": {
+            DeploymentPolicy: eb.deploymentPolicy,
+            Timeout: 900,
+            IgnoreHealthCheck: false,
+            ...(eb.deploymentPolicy === "Rolling" || eb.deploymentPolicy === "RollingWithAdditionalBatch"
+                ? { BatchSizeType: "Percentage", BatchSize: 50 } : {}),
+        },
+        "aws:elasticbeanstalk:environment:process:default": {
+            HealthCheckPath: "/health",
+            Port: 80,
+            Protocol: "HTTP",
+            MatcherHTTPCode: "200",
+            HealthCheckInterval: 15,
+            HealthCheckTimeout: 5,
+            HealthyThresholdCount: 3,
+            UnhealthyThresholdCount: 3,
+            DeregistrationDelay: 20,
+        },
+        "aws:elasticbeanstalk:environment:proxy": { ProxyServer: "nginx" },
+        "aws:elasticbeanstalk:healthreporting:system": {
+            SystemType: "enhanced",
+            EnhancedHealthAuthEnabled: true,
+        },
+        "aws:elasticbeanstalk:cloudwatch:logs": {
+            StreamLogs: true,
+            DeleteOnTerminate: false,
+            RetentionInDays: config.logRetentionDays,
+        },
+        "aws:elasticbeanstalk:cloudwatch:logs:health": {
+            HealthStreamingEnabled: true,
+            DeleteOnTerminate: false,
+            RetentionInDays: config.logRetentionDays,
+        },
+        "aws:elasticbeanstalk:managedactions": {
+            ManagedActionsEnabled: true,
+            PreferredStartTime: eb.maintenanceWindow,
+            // The service role carries the managed-updates policy, so no service-linked role (and no
+            // iam:CreateServiceLinkedRole for the deployer) is needed.
+            ServiceRoleForManagedUpdates: i.serviceRole,
+        },
+        "aws:elasticbeanstalk:managedactions:platformupdate": {
+            UpdateLevel: "minor",
+            InstanceRefreshEnabled: false,
+        },
+        "aws:elasticbeanstalk:application:environment": {
+            PORT: config.appPort,
+            DB_HOST: i.dbHost,
+            DB_PORT: i.dbPort,
+            DB_NAME: i.dbName,
+            DB_SSLMODE: "require",
+        },
+        // Fetched from Secrets Manager at instance bootstrap; the console shows only the ARN.
+        "aws:elasticbeanstalk:application:environmentsecrets": {
+            DB_SECRET: i.dbSecretArn,
+        },
+    };
+    if (eb.deploymentPolicy === "TrafficSplitting") {
+        spec["aws:elasticbeanstalk:trafficsplitting"] = { NewVersionPercent: 10, EvaluationTime: 5 };
+    }
+    if (i.certificateArn !== undefined) {
+        spec["aws:elbv2:listener:443"] = {
+            ListenerEnabled: true,
+            Protocol: "HTTPS",
+            SSLCertificateArns: i.certificateArn,
+            SSLPolicy: SSL_POLICY,
+            DefaultProcess: "default",
+        };
+    }
+    return spec;
+}
+
+function triggerSettings(config: StackConfig): Record<string, SettingValue> {
+    const eb = config.beanstalk;
+    const unit: Record<typeof eb.scalingMetric, string> = {
+        CPUUtilization: "Percent",
+        RequestCount: "Count",
+        NetworkOut: "Bytes",
+        TargetResponseTime: "Seconds",
+    };
+    return {
+        MeasureName: eb.scalingMetric,
+        Statistic: eb.scalingMetric === "RequestCount" ? "Sum" : "Average",
+        Unit: unit[eb.scalingMetric],
+        UpperThreshold: eb.scaleUpThreshold,
+        LowerThreshold: eb.scaleDownThreshold,
+        // Two consecutive one-minute periods (BreachDuration must equal Period x EvaluationPeriods).
+        Period: 1,
+        EvaluationPeriods: 2,
+        BreachDuration: 2,
+        UpperBreachScaleIncrement: 1,
+        LowerBreachScaleIncrement: -1,
+    };
+}
+
+/** The registry entry: builds the component and maps it onto the outputs contract. */
+export const beanstalk: Target = {
+    name: "beanstalk",
+    deploy(args: TargetArgs, opts?: pulumi.ComponentResourceOptions): TargetOutputs {
+        const t = new BeanstalkTarget(`${args.config.appName}-beanstalk`, args, opts);
+        return {
+            url: t.url,
+            healthUrl: t.healthUrl,
+            extra: {
+                environmentName: t.environmentName,
+                applicationName: t.applicationName,
+                versionLabel: t.versionLabel,
+                bundleBucket: t.bundleBucket,
+            },
+        };
+    },
+};

@@ -1,0 +1,23 @@
+// The target registry: config's `target` names one of these. A target that is not here yet fails
+// config validation with a message that says so; there is never a stand-in deployment.
+import { TargetName } from "../config";
+import { beanstalk } from "./beanstalk";
+import { Target } from "./types";
+
+export const TARGETS: Readonly<Partial<Record<TargetName, Target>>> = {
+    beanstalk,
+};
+
+export function implementedTargets(): TargetName[] {
+    return Object.keys(TARGETS).sort() as TargetName[];
+}
+
+export function getTarget(name: TargetName): Target {
+    const target = TARGETS[name];
+    if (!target) {
+        throw new Error(`target ${name} is not implemented; available: ${implementedTargets().join(", ")}`);
+    }
+    return target;
+}
+
+export { Target, TargetArgs, TargetOutputs } from "./types";

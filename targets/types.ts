@@ -1,0 +1,34 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Database } from "../components/database";
+import { Domain } from "../components/domain";
+import { Network } from "../components/network";
+import { StackConfig, TargetName } from "../config";
+
+/** What every target receives: the validated config and the stack-level pieces it must not own. */
+export interface TargetArgs {
+    readonly config: StackConfig;
+    readonly network: Network;
+    readonly database: Database;
+    /** Present when `domainName` is configured. */
+    readonly domain?: Domain;
+    /** The Flask app's source directory (bundle or image build context). */
+    readonly appDir: string;
+    /** Scratch directory for build artifacts such as the bundle zip. */
+    readonly buildDir: string;
+}
+
+/** The outputs contract: the same for every platform, so moving an app keeps dashboards and scripts working. */
+export interface TargetOutputs {
+    /** Where users reach the app (https://domain when a domain is configured). */
+    readonly url: pulumi.Output<string>;
+    /** The shallow health endpoint every load balancer checks. */
+    readonly healthUrl: pulumi.Output<string>;
+    /** Platform-specific outputs (environment name, image URI, cluster name...), exported as-is. */
+    readonly extra: Readonly<Record<string, pulumi.Output<unknown>>>;
+}
+
+export interface Target {
+    readonly name: TargetName;
+    /** Builds the platform inside one ComponentResource and returns the outputs contract. */
+    deploy(args: TargetArgs, opts?: pulumi.ComponentResourceOptions): TargetOutputs;
+}

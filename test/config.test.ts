@@ -1,0 +1,122 @@
+import * as assert from "assert";
+import * as yaml from "js-yaml";
+import * as fs from "fs";
+import * as path from "path";
+import { CONFIG_SCHEMA, ConfigError, parseConfig, StackConfig, TARGET_NAMES } from "../config";
+import { readProjectFile, resolveStackConfig, ROOT } from "../harness/stackConfig";
+import { projectConfigBlock } from "../scripts/sync-project-config";
+import { implementedTargets } from "../targets";
+
+const ALL = { implementedTargets: [...TARGET_NAMES] };
+
+function parse(raw: Record<string, string>, opts = ALL): StackConfig {
+    return parseConfig("flask-platform", "test", raw, opts);
+}
+
+function problemsOf(raw: Record<string, string>, opts = ALL): readonly string[] {
+    try {
+        parse(raw, opts);
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+        return e.problems;
+    }
+    assert.fail(`config ${JSON.stringify(raw)} was accepted`);
+}
+
+describe("config", () => {
+    it("applies the schema's defaults to a minimal stack", () => {
+        const c = parse({ target: "beanstalk" });
+        assert.strictEqual(c.appName, "flask-app");
+        assert.strictEqual(c.namePrefix, "flask-app-test");
+        assert.strictEqual(c.appPort, 8000);
+        assert.deepStrictEqual(c.network, { cidr: "10.0.0.0/16", azCount: 2, natGateways: "single", flowLogs: false });
+        assert.strictEqual(c.database.engineVersion, "17");
+        assert.strictEqual(c.database.multiAz, false);
+        assert.strictEqual(c.domain, undefined);
+        assert.deepStrictEqual(c.scaling, { min: 1, max: 2 });
+    });
+
+    it("names the key, the bad value and the allowed values", () => {
+        assert.deepStrictEqual(problemsOf({ target: "ecs2" }), ['target must be one of beanstalk, ecs, eks (got "ecs2")']);
+        assert.deepStrictEqual(problemsOf({ target: "ecs", natGateways: "three" }), ['natGateways must be one of single, onePerAz (got "three")']);
+        assert.deepStrictEqual(problemsOf({ target: "ecs", dbMultiAz: "yes" }), ['dbMultiAz must be true or false (got "yes")']);
+        assert.deepStrictEqual(problemsOf({ target: "ecs", appPort: "80" }), ['appPort must be a whole number from 1024 to 65535 (got "80")']);
+        assert.deepStrictEqual(problemsOf({ target: "ecs", appPort: "8000.5" }), ['appPort must be a whole number from 1024 to 65535 (got "8000.5")']);
+        assert.deepStrictEqual(problemsOf({ target: "ecs", logRetentionDays: "10" }), [`logRetentionDays must be one of ${CONFIG_SCHEMA.logRetentionDays.oneOf.join(", ")} (got "10")`]);
+        assert.match(problemsOf({ target: "ecs", appName: "Flask_App" })[0], /^appName must be 3-20 characters: lowercase letters.*\(got "Flask_App"\)$/);
+        assert.match(problemsOf({ target: "ecs", vpcCidr: "10.0.0.0/8" })[0], /^vpcCidr must be an IPv4 CIDR block from \/16 to \/20/);
+        assert.match(problemsOf({ target: "ecs", vpcCidr: "300.0.0.0/16" })[0], /^vpcCidr must be a valid IPv4 CIDR block \(got "300.0.0.0\/16"\)$/);
+    });
+
+    it("reports every problem at once", () => {
+        const problems = problemsOf({ target: "nope", minCapacity: "5", maxCapacity: "2", dbAllocatedStorage: "200", dbMaxAllocatedStorage: "100", tragte: "ecs" });
+        assert.strictEqual(problems.length, 4, problems.join("\n"));
+        assert.ok(problems.some((p) => p.startsWith("tragte is not a known config key of flask-platform")));
+        assert.ok(problems.includes('target must be one of beanstalk, ecs, eks (got "nope")'));
+        assert.ok(problems.includes("maxCapacity must be at least minCapacity (got minCapacity=5, maxCapacity=2)"));
+        assert.ok(problems.includes("dbMaxAllocatedStorage must be at least dbAllocatedStorage (got 100 < 200)"));
+    });
+
+    it("requires a target", () => {
+        assert.deepStrictEqual(problemsOf({}), ["target is required: set it to one of beanstalk, ecs, eks (pulumi config set target ecs)"]);
+    });
+
+    it("refuses a target that is not implemented yet, saying which are", () => {
+        assert.deepStrictEqual(
+            problemsOf({ target: "eks" }, { implementedTargets: ["beanstalk"] }),
+            ['target "eks" is not available yet: this version of the program implements beanstalk'],
+        );
+    });
+
+    it("derives the hosted zone from the domain and checks they agree", () => {
+        assert.deepStrictEqual(parse({ target: "ecs", domainName: "app.example.com" }).domain, { name: "app.example.com", zoneName: "example.com" });
+        assert.deepStrictEqual(parse({ target: "ecs", domainName: "a.b.example.com", hostedZoneName: "example.com" }).domain, { name: "a.b.example.com", zoneName: "example.com" });
+        assert.deepStrictEqual(problemsOf({ target: "ecs", domainName: "app.example.com", hostedZoneName: "other.org" }), ['domainName "app.example.com" must be inside hostedZoneName "other.org"']);
+        assert.match(problemsOf({ target: "ecs", hostedZoneName: "example.com" })[0], /^hostedZoneName is set \("example.com"\) but domainName is not/);
+        assert.match(problemsOf({ target: "ecs", domainName: "App.Example.com" })[0], /^domainName must be a lowercase DNS name/);
+    });
+
+    it("keeps scale-in below scale-out", () => {
+        assert.deepStrictEqual(problemsOf({ target: "beanstalk", ebScaleUpThreshold: "40", ebScaleDownThreshold: "40" }), ["ebScaleDownThreshold must be below ebScaleUpThreshold (got 40 >= 40)"]);
+    });
+
+    it("Pulumi.yaml declares exactly the schema's keys, types and defaults", () => {
+        const declared = readProjectFile().config ?? {};
+        assert.deepStrictEqual(declared, projectConfigBlock(), "run: npx ts-node scripts/sync-project-config.ts");
+    });
+
+    for (const stack of ["dev", "prod"]) {
+        it(`Pulumi.${stack}.yaml validates and sets only declared keys`, () => {
+            const resolved = resolveStackConfig(stack);
+            const prefix = `${resolved.project}:`;
+            const raw = Object.fromEntries(Object.entries(resolved.values).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+            const doc = yaml.load(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+            for (const key of Object.keys(doc.config)) {
+                assert.ok(!key.startsWith(prefix) || key.slice(prefix.length) in CONFIG_SCHEMA, `${key} is not declared`);
+                const v = doc.config[key];
+                assert.ok(typeof v !== "object" || v === null || !("secure" in v) || key.startsWith(prefix), `${key} must not hold a secret`);
+            }
+            const c = parseConfig(resolved.project, stack, raw, { implementedTargets: implementedTargets() });
+            assert.strictEqual(c.stack, stack);
+        });
+    }
+
+    it("dev is small and prod is highly available", () => {
+        const load = (stack: string) => {
+            const r = resolveStackConfig(stack);
+            const raw = Object.fromEntries(Object.entries(r.values).filter(([k]) => k.startsWith("flask-platform:")).map(([k, v]) => [k.slice(15), v]));
+            return parseConfig(r.project, stack, raw, ALL);
+        };
+        const dev = load("dev");
+        const prod = load("prod");
+        assert.strictEqual(dev.network.natGateways, "single");
+        assert.strictEqual(prod.network.natGateways, "onePerAz");
+        assert.ok(prod.network.azCount >= 2 && prod.network.flowLogs);
+        assert.ok(prod.database.multiAz && prod.database.deletionProtection && prod.database.finalSnapshot && prod.database.performanceInsights);
+        assert.ok(prod.database.backupRetentionDays >= 7);
+        assert.ok(!dev.database.multiAz && !dev.database.finalSnapshot);
+        assert.ok(prod.scaling.min >= 2);
+        assert.ok(["Immutable", "TrafficSplitting"].includes(prod.beanstalk.deploymentPolicy));
+        assert.strictEqual(dev.beanstalk.deploymentPolicy, "AllAtOnce");
+    });
+});

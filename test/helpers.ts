@@ -1,0 +1,110 @@
+// Shared test machinery: run a committed stack (plus overrides) through the real program under the
+// mock cloud, then look resources up by type and name.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { MockCloudOptions } from "../harness/mocks";
+import { Json, PlannedResource, PlanResult, runProgram } from "../harness/run";
+import { resolveStackConfig, ROOT } from "../harness/stackConfig";
+import { program, ProgramOptions } from "../program";
+
+export const APP_DIR = path.join(ROOT, "app");
+/** Bundles built by tests go here, never into the repository's .build/. */
+export const TEST_BUILD_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "flask-platform-test-"));
+
+export interface PlanOptions extends ProgramOptions {
+    readonly cloud?: Partial<MockCloudOptions>;
+}
+
+/** Runs the program on `Pulumi.<stack>.yaml` with `key=value` overrides, as `npm run plan` does. */
+export function planStack(stack: string, sets: readonly string[] = [], opts: PlanOptions = {}): Promise<PlanResult> {
+    const config = resolveStackConfig(stack, sets);
+    return runProgram(() => program({ buildDir: TEST_BUILD_DIR, ...opts }), config, opts.cloud);
+}
+
+export function all(plan: PlanResult, type: string): PlannedResource[] {
+    return plan.resources.filter((r) => r.type === type);
+}
+
+/** The one resource of `type` (whose name ends with `nameSuffix`, if given); fails unless exactly one. */
+export function one(plan: PlanResult, type: string, nameSuffix = ""): PlannedResource {
+    const found = all(plan, type).filter((r) => r.name.endsWith(nameSuffix));
+    assert.strictEqual(found.length, 1, `expected one ${type}${nameSuffix ? ` named *${nameSuffix}` : ""}, found ${found.map((r) => r.name).join(", ") || "none"}`);
+    return found[0];
+}
+
+export function input<T extends Json = Json>(r: PlannedResource, key: string): T {
+    return r.inputs[key] as T;
+}
+
+export type Settings = Map<string, string>;
+
+/** Elastic Beanstalk settings as `namespace/name` -> value; asserts no pair appears twice. */
+export function ebSettings(env: PlannedResource): Settings {
+    const list = env.inputs.settings as { namespace: string; name: string; value: string; resource: string }[];
+    const map: Settings = new Map();
+    for (const s of list) {
+        const key = `${s.namespace}/${s.name}`;
+        assert.ok(!map.has(key), `setting ${key} emitted twice`);
+        map.set(key, s.value);
+    }
+    return map;
+}
+
+/** Awaits an output, rejecting (never hanging) if it does not resolve within the time given. */
+export function promiseOf<T>(output: pulumi.Output<T>, ms = 10000): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`output did not resolve within ${ms} ms`)), ms);
+        output.apply((v) => {
+            clearTimeout(timer);
+            resolve(v);
+            return v;
+        });
+    });
+}
+
+export function parsePolicy(r: PlannedResource, key = "policy"): { Statement: Record<string, Json>[] } {
+    const text = r.inputs[key];
+    assert.strictEqual(typeof text, "string", `${r.name}.${key} is not a JSON string`);
+    return JSON.parse(text as string);
+}
+
+/** Copies the app into a temp dir, applies `edit`, and returns the copy's path. */
+export function appCopy(edit: (dir: string) => void): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flask-platform-app-"));
+    fs.cpSync(APP_DIR, dir, { recursive: true });
+    edit(dir);
+    return dir;
+}
+
+export interface PlanDiff {
+    readonly added: string[];
+    readonly removed: string[];
+    /** URN -> the input keys whose values differ. */
+    readonly changed: Map<string, string[]>;
+}
+
+/** What a second `pulumi up` would see: resources added, removed, and inputs changed per URN. */
+export function diffPlans(before: PlanResult, after: PlanResult): PlanDiff {
+    const a = new Map(before.resources.map((r) => [r.urn, r]));
+    const b = new Map(after.resources.map((r) => [r.urn, r]));
+    const changed = new Map<string, string[]>();
+    for (const [urn, r] of b) {
+        const old = a.get(urn);
+        if (!old) {
+            continue;
+        }
+        const keys = new Set([...Object.keys(old.inputs), ...Object.keys(r.inputs)]);
+        const diff = [...keys].filter((k) => JSON.stringify(old.inputs[k]) !== JSON.stringify(r.inputs[k])).sort();
+        if (diff.length > 0) {
+            changed.set(urn, diff);
+        }
+    }
+    return {
+        added: [...b.keys()].filter((u) => !a.has(u)).sort(),
+        removed: [...a.keys()].filter((u) => !b.has(u)).sort(),
+        changed,
+    };
+}
