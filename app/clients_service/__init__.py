@@ -1,0 +1,186 @@
+"""Clients service: a small Flask app served the same way on Elastic Beanstalk, ECS and EKS."""
+import json
+import logging
+import socket
+import time
+
+from flask import Flask, jsonify, request, url_for
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import Map
+
+from . import validation as v
+from .config import resolve_settings
+from .storage import DatabaseUnavailable, make_store
+
+__all__ = ["create_app"]
+
+TIME_MESSAGE = "Automation for the People"
+MAX_BODY_BYTES = 64 * 1024
+_BODY_FIELDS = ("name", "money")
+
+log = logging.getLogger("clients_service")
+
+
+def _client_json(client):
+    # money is emitted as a string ("12.50"): JSON numbers are doubles in most clients.
+    return {"id": client["id"], "name": client["name"], "money": v.format_money(client["money"])}
+
+
+def _error(code, message, field=None, **extra):
+    body = {"error": message}
+    if field is not None or code == 400:
+        body["field"] = field
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = code
+    return response
+
+
+def _json_object_body():
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise v.ValidationError(
+            "content_type", "Content-Type must be application/json, got %s"
+            % (repr(request.content_type) if request.content_type else "none"))
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge("request body is larger than %d bytes" % MAX_BODY_BYTES)
+    raw = request.stream.read(MAX_BODY_BYTES + 1)  # also bounds chunked bodies
+    if len(raw) > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge("request body is larger than %d bytes" % MAX_BODY_BYTES)
+    data = v.parse_json_body(raw)
+    if not isinstance(data, dict):
+        raise v.ValidationError("body", "request body must be a JSON object with the fields "
+                                        "name and money, not %s" % v._json_type(data))
+    for key in data:
+        if key not in _BODY_FIELDS:
+            raise v.ValidationError(key[:100], "unknown field %s: only name and money are "
+                                               "accepted" % v._short(key))
+    return data
+
+
+class _Map(Map):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("merge_slashes", False)  # "/clients//1" is a 404, not a redirect
+        super().__init__(*args, **kwargs)
+
+
+class _Flask(Flask):
+    url_map_class = _Map
+
+
+def create_app(settings=None, store=None):
+    """Application factory.  ``settings`` defaults to the environment (see config.py)."""
+    app = _Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False
+    if store is None:
+        settings = settings or resolve_settings()
+        store = make_store(settings)
+    app.extensions["clients_store"] = store
+    log.info("storage backend: %s", store.settings.describe())
+    hostname = socket.gethostname()
+
+    # -- errors ----------------------------------------------------------------------------
+    @app.errorhandler(v.ValidationError)
+    def _validation(exc):
+        return _error(exc.status, exc.message, exc.field)
+
+    @app.errorhandler(v.NotFound)
+    def _not_found(exc):
+        return _error(404, "client not found")
+
+    @app.errorhandler(DatabaseUnavailable)
+    def _db_down(exc):
+        response = _error(503, "database unavailable", reason=exc.reason)
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http(exc):
+        response = exc.get_response()  # keeps headers such as Allow on 405
+        response.set_data(json.dumps({"error": exc.description or exc.name}, separators=(",", ":")))
+        response.mimetype = "application/json"
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        if isinstance(exc, HTTPException):
+            return _http(exc)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _error(500, "internal server error")
+
+    # -- service routes --------------------------------------------------------------------
+    @app.get("/")
+    def index():
+        return jsonify(hostname=hostname)
+
+    @app.get("/time")
+    def time_payload():
+        return jsonify(message=TIME_MESSAGE, timestamp=int(time.time()))
+
+    @app.get("/health")
+    def health():
+        return jsonify(status="ok")
+
+    @app.get("/ready")
+    def ready():
+        try:
+            store.ping()
+        except DatabaseUnavailable as exc:
+            return _error(503, "database unavailable", status="unavailable", reason=exc.reason)
+        return jsonify(status="ready", database=store.backend)
+
+    # -- clients API -----------------------------------------------------------------------
+    @app.get("/clients")
+    def list_clients():
+        limit = v.parse_limit(request.args.get("limit"))
+        after = v.decode_cursor(request.args.get("cursor"))
+        items, has_more = store.page(after, limit)
+        next_cursor = v.encode_cursor(items[-1]["id"]) if has_more else None
+        return jsonify(items=[_client_json(c) for c in items], next_cursor=next_cursor)
+
+    @app.post("/clients")
+    def create_client():
+        data = _json_object_body()
+        name = v.parse_name(data.get("name"))
+        money = v.parse_money(data.get("money"))
+        client = store.create(name, money)
+        response = jsonify(_client_json(client))
+        response.status_code = 201
+        response.headers["Location"] = url_for("get_client", raw_id=client["id"])
+        return response
+
+    @app.get("/clients/<raw_id>")
+    def get_client(raw_id):
+        client = store.get(v.parse_id(raw_id))
+        if client is None:
+            raise v.NotFound()
+        return jsonify(_client_json(client))
+
+    # -- legacy routes (EKS source document) -----------------------------------------------
+    @app.get("/getall")
+    def legacy_getall():
+        return jsonify([_client_json(c) for c in store.all()])
+
+    @app.post("/add")
+    def legacy_add():
+        def param(key):
+            value = request.args.get(key)
+            if value is None and request.mimetype in ("application/x-www-form-urlencoded",
+                                                      "multipart/form-data"):
+                value = request.form.get(key)
+            return value
+
+        name = v.parse_name(param("name"))
+        money = v.parse_money(param("money"))
+        client = store.create(name, money)
+        response = jsonify(id=client["id"])
+        response.status_code = 201
+        response.headers["Location"] = url_for("get_client", raw_id=client["id"])
+        return response
+
+    @app.get("/get/<raw_id>")
+    def legacy_get(raw_id):
+        return get_client(raw_id)
+
+    return app

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Lint and test the Flask app: flake8, then pytest (SQLite + a throw-away PostgreSQL server).
+# Needs (Debian): python3-flask python3-psycopg python3-psycopg-pool gunicorn python3-pytest
+#   python3-hypothesis python3-flake8 python3-pytest-timeout postgresql
+# Works as root (PostgreSQL is run as the 'postgres' user via runuser).
+set -euo pipefail
+APP_DIR="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$APP_DIR"
+
+PY="${PYTHON:-}"
+if [ -z "$PY" ]; then
+  for candidate in /usr/bin/python3 python3; do
+    if "$candidate" -c 'import flask, psycopg, psycopg_pool, gunicorn, pytest, hypothesis' \
+        >/dev/null 2>&1; then
+      PY="$candidate"
+      break
+    fi
+  done
+fi
+if [ -z "$PY" ]; then
+  echo "test.sh: no python3 with flask, psycopg, psycopg_pool, gunicorn, pytest and hypothesis;" \
+       "install the Debian packages listed at the top of this script" >&2
+  exit 2
+fi
+export PG_BIN="${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}"
+if [ ! -x "$PG_BIN/initdb" ]; then
+  echo "test.sh: PostgreSQL server binaries not found (apt-get install postgresql)" >&2
+  exit 2
+fi
+
+# The test session starts its own PostgreSQL in a pgtest-* temp dir and stops it at teardown.
+# If pytest is killed hard, stop whatever it left behind.
+TMP_ROOT="${TMPDIR:-/tmp}"
+before="$(ls -d "$TMP_ROOT"/pgtest-* 2>/dev/null || true)"
+cleanup() {
+  for dir in "$TMP_ROOT"/pgtest-*; do
+    [ -d "$dir" ] || continue
+    case "$before" in *"$dir"*) continue ;; esac
+    if [ -f "$dir/data/postmaster.pid" ]; then
+      if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop \
+          >/dev/null 2>&1 || true
+      else
+        "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+      fi
+    fi
+    rm -rf "$dir"
+  done
+}
+HYPOTHESIS_STORAGE_DIRECTORY="$(mktemp -d)"
+export HYPOTHESIS_STORAGE_DIRECTORY
+trap 'cleanup; rm -rf "$HYPOTHESIS_STORAGE_DIRECTORY"' EXIT INT TERM
+
+echo "== flake8 ($PY)"
+"$PY" -m flake8 "$APP_DIR"
+
+echo "== pytest"
+timeout_args=()
+if "$PY" -c 'import pytest_timeout' >/dev/null 2>&1; then
+  timeout_args=(--timeout=120)
+fi
+PYTHONDONTWRITEBYTECODE=1 "$PY" -m pytest -q -p no:cacheprovider "${timeout_args[@]}" \
+  "$APP_DIR/tests" "$@"

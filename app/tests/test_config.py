@@ -1,0 +1,148 @@
+"""Environment -> database settings, gunicorn.conf.py, and the local runner."""
+import json
+import os
+import runpy
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from clients_service.config import ConfigError, default_sqlite_path, resolve_settings
+
+from .conftest import APP_DIR, free_port
+
+
+def pg_params(env):
+    s = resolve_settings(env)
+    assert s.backend == "postgres"
+    return conninfo_to_dict(s.conninfo)
+
+
+def test_nothing_set_uses_sqlite_in_temp_dir():
+    s = resolve_settings({})
+    assert s.backend == "sqlite"
+    assert s.sqlite_path == default_sqlite_path()
+    assert s.sqlite_path.startswith("/tmp/") or os.environ.get("TMPDIR")
+    assert not s.sqlite_path.startswith(APP_DIR)
+
+
+def test_sqlite_path_env():
+    s = resolve_settings({"SQLITE_PATH": "/data/x.db"})
+    assert (s.backend, s.sqlite_path) == ("sqlite", "/data/x.db")
+
+
+def test_database_url():
+    p = pg_params({"DATABASE_URL": "postgresql://u:p%40ss@db.example:6543/app"})
+    assert (p["host"], p["port"], p["dbname"], p["user"], p["password"]) == (
+        "db.example", "6543", "app", "u", "p@ss")
+    assert "sslmode" not in p  # libpq default (prefer) unless DB_SSLMODE says otherwise
+    p = pg_params({"DATABASE_URL": "postgresql://u@h/app", "DB_SSLMODE": "verify-full"})
+    assert p["sslmode"] == "verify-full"
+
+
+def test_database_url_wins_over_everything():
+    p = pg_params({"DATABASE_URL": "postgresql://u@url-host/app", "DB_HOST": "other",
+                   "DB_SECRET": '{"host": "secret-host"}'})
+    assert p["host"] == "url-host"
+
+
+def test_bad_database_url():
+    with pytest.raises(ConfigError):
+        resolve_settings({"DATABASE_URL": "mysql://x"})
+
+
+def test_discrete_vars_default_sslmode_prefer():
+    p = pg_params({"DB_HOST": "h", "DB_PORT": "5433", "DB_NAME": "n", "DB_USER": "u",
+                   "DB_PASSWORD": "p w'\\"})
+    assert (p["host"], p["port"], p["dbname"], p["user"], p["password"], p["sslmode"]) == (
+        "h", "5433", "n", "u", "p w'\\", "prefer")
+    assert p["connect_timeout"] == "2"
+
+
+def test_full_secret():
+    secret = {"username": "admin", "password": "s3cr=t", "host": "rds.example", "port": 5432,
+              "dbname": "clients", "engine": "postgres"}
+    p = pg_params({"DB_SECRET": json.dumps(secret), "DB_SSLMODE": "require"})
+    assert (p["user"], p["password"], p["host"], p["port"], p["dbname"], p["sslmode"]) == (
+        "admin", "s3cr=t", "rds.example", "5432", "clients", "require")
+
+
+def test_rds_managed_secret_merges_with_db_vars():
+    p = pg_params({"DB_SECRET": '{"username": "master", "password": "rotated"}',
+                   "DB_HOST": "cluster.example", "DB_PORT": "5432", "DB_NAME": "app",
+                   "DB_USER": "stale", "DB_PASSWORD": "stale"})
+    assert (p["user"], p["password"], p["host"], p["dbname"]) == (
+        "master", "rotated", "cluster.example", "app")
+
+
+@pytest.mark.parametrize("secret", ["not json", "[1]", '{"username": "u"}'])
+def test_bad_secret(secret):
+    with pytest.raises(ConfigError):
+        resolve_settings({"DB_SECRET": secret})
+
+
+def test_pool_settings_from_env():
+    s = resolve_settings({"DB_HOST": "h", "GUNICORN_THREADS": "6", "DB_POOL_TIMEOUT": "0.5"})
+    assert (s.pool_max_size, s.pool_timeout) == (6, 0.5)
+    with pytest.raises(ConfigError):
+        resolve_settings({"DB_HOST": "h", "DB_POOL_TIMEOUT": "soon"})
+
+
+def load_gunicorn_conf(monkeypatch, **env):
+    import logging
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))  # restored after the test
+    monkeypatch.setattr(root, "level", root.level)
+    for key in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_GRACEFUL_TIMEOUT"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return runpy.run_path(os.path.join(APP_DIR, "gunicorn.conf.py"))
+
+
+def test_gunicorn_conf_defaults(monkeypatch):
+    conf = load_gunicorn_conf(monkeypatch)
+    assert conf["bind"] == "0.0.0.0:8000"
+    assert conf["wsgi_app"] == "wsgi:application"
+    assert 3 <= conf["workers"] <= 8
+    assert conf["threads"] == 4 and conf["worker_class"] == "gthread"
+    assert 0 < conf["graceful_timeout"] < 30
+    assert conf["accesslog"] == "-" and conf["errorlog"] == "-"
+
+
+def test_gunicorn_conf_env(monkeypatch):
+    conf = load_gunicorn_conf(monkeypatch, PORT="9090", WEB_CONCURRENCY="3",
+                              GUNICORN_THREADS="2", GUNICORN_GRACEFUL_TIMEOUT="10")
+    assert (conf["bind"], conf["workers"], conf["threads"], conf["graceful_timeout"]) == (
+        "0.0.0.0:9090", 3, 2, 10)
+
+
+def test_run_local_serves_time_with_sqlite(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "DB_HOST", "DB_SECRET")}
+    env.update(PORT=str(port), SQLITE_PATH=str(tmp_path / "local.db"), WEB_CONCURRENCY="1")
+    proc = subprocess.Popen(["bash", os.path.join(APP_DIR, "run_local.sh")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        body = None
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and body is None:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/time" % port, timeout=2) as r:
+                    body = json.loads(r.read())
+            except OSError:
+                time.sleep(0.2)
+        assert body is not None and body["message"] == "Automation for the People"
+        req = urllib.request.Request("http://127.0.0.1:%d/clients" % port, method="POST",
+                                     data=b'{"name": "local", "money": "1.5"}',
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            assert r.status == 201
+        assert (tmp_path / "local.db").exists()
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)

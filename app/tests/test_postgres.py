@@ -1,0 +1,242 @@
+"""PostgreSQL-only behaviour: real gunicorn under concurrency, outages, migration locking."""
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+
+from clients_service.storage import MIGRATION_LOCK_KEY, SCHEMA_VERSION, migrate_postgres
+
+from .conftest import APP_DIR, TEST_ENV, make_settings
+
+
+def wait_for(predicate, timeout=20.0, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def test_money_column_is_exact_numeric(pg, pg_app_url, tmp_path, request):
+    from clients_service import create_app
+    app = create_app(make_settings("postgres", tmp_path, request))
+    store = app.extensions["clients_store"]
+    try:
+        client = app.test_client()
+        client.post("/clients", json={"name": "typed", "money": "123456789012.34"})
+        with store.connection() as conn:
+            kind = conn.execute(
+                "SELECT data_type, numeric_precision, numeric_scale FROM information_schema.columns"
+                " WHERE table_name = 'clients' AND column_name = 'money'").fetchone()
+            value = conn.execute("SELECT money FROM clients WHERE name = 'typed'").fetchone()[0]
+        assert kind == ("numeric", 14, 2)
+        assert value == Decimal("123456789012.34")
+    finally:
+        store.close()
+
+
+def test_200_concurrent_posts_through_gunicorn(gunicorn_pg, pg):
+    barrier = threading.Barrier(200)
+
+    def one(i):
+        barrier.wait(timeout=30)
+        return gunicorn_pg.request(
+            "POST", "/clients", body='{"name": "c%d", "money": "0.01"}' % i,
+            headers={"Content-Type": "application/json"})
+
+    with ThreadPoolExecutor(max_workers=200) as pool:
+        results = list(pool.map(one, range(200)))
+    statuses = [r[0] for r in results]
+    assert statuses == [201] * 200, [r for r in results if r[0] != 201][:3]
+    ids = {r[1]["id"] for r in results}
+    assert len(ids) == 200
+    with pg.connect("gunicorn_test") as conn:
+        count, total = conn.execute("SELECT count(*), sum(money) FROM clients").fetchone()
+    assert count == 200
+    assert total == Decimal("2.00")
+    listed = gunicorn_pg.request("GET", "/getall")[1]
+    assert sorted(c["id"] for c in listed) == sorted(ids)
+
+
+def test_json_logs_on_stdout(gunicorn_pg):
+    import json
+    gunicorn_pg.request("GET", "/health")
+    assert wait_for(lambda: '"path": "/health"' in gunicorn_pg.log(), 5)
+    lines = [line for line in gunicorn_pg.log().splitlines() if line.strip()]
+    parsed = [json.loads(line) for line in lines]  # every line is JSON
+    access = [p for p in parsed if p.get("type") == "access" and p.get("path") == "/health"]
+    assert access and access[0]["status"] == 200 and access[0]["method"] == "GET"
+
+
+def _assert_outage(get, post):
+    status, body, _ = get("/ready")
+    assert status == 503 and body["error"] == "database unavailable" and body["reason"]
+    assert get("/health")[0] == 200
+    assert get("/time")[0] == 200
+    for path in ("/clients", "/getall", "/clients/1", "/get/1"):
+        status, body, _ = get(path)
+        assert status == 503, (path, status, body)
+        assert body["error"] == "database unavailable"
+    status, body, headers = post("/clients", {"name": "during", "money": "1"})
+    assert status == 503 and headers.get("Retry-After")
+
+
+def test_outage_and_recovery_same_app_object(pg, pg_app_url, tmp_path, request):
+    from clients_service import create_app
+    app = create_app(make_settings("postgres", tmp_path, request))
+    store = app.extensions["clients_store"]
+    client = app.test_client()
+
+    def get(path):
+        r = client.get(path)
+        return r.status_code, r.get_json(), r.headers
+
+    def post(path, body):
+        r = client.post(path, json=body)
+        return r.status_code, r.get_json(), r.headers
+
+    try:
+        created = post("/clients", {"name": "before", "money": "5.55"})
+        assert created[0] == 201
+        pg.stop("fast")
+        try:
+            _assert_outage(get, post)
+        finally:
+            pg.start()
+        assert wait_for(lambda: get("/ready")[0] == 200), "did not recover"
+        assert get("/clients/%d" % created[1]["id"])[1]["name"] == "before"
+        assert post("/clients", {"name": "after", "money": "1"})[0] == 201
+    finally:
+        store.close()
+
+
+def test_outage_and_recovery_same_gunicorn(gunicorn_pg, pg):
+    def post(path, body):
+        import json
+        return gunicorn_pg.request("POST", path, json.dumps(body),
+                                   {"Content-Type": "application/json"})
+
+    get = lambda path: gunicorn_pg.request("GET", path)  # noqa: E731
+    assert post("/clients", {"name": "before", "money": "1"})[0] == 201
+    master = gunicorn_pg.proc.pid
+    pg.stop("fast")
+    try:
+        t0 = time.monotonic()
+        _assert_outage(get, post)
+        assert time.monotonic() - t0 < 30  # 503s come fast, not after long hangs
+    finally:
+        pg.start()
+    # every worker's pool must recover: hit it many times
+    assert wait_for(lambda: all(get("/ready")[0] == 200 for _ in range(10)), 30)
+    assert all(get("/getall")[0] == 200 for _ in range(20))
+    assert post("/clients", {"name": "after", "money": "2"})[0] == 201
+    assert gunicorn_pg.proc.poll() is None and gunicorn_pg.proc.pid == master
+
+
+def _migrate_in_subprocess(url):
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "from clients_service.storage import migrate_postgres\n"
+            "print(migrate_postgres(%r))" % (APP_DIR, url))
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_concurrent_migrations_wait_for_the_lock(pg):
+    url = pg.create_database("migrate_test")
+    with pg.connect("migrate_test") as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        procs = [_migrate_in_subprocess(url) for _ in range(6)]
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(migrate_postgres(url)))
+                   for _ in range(4)]
+        for t in threads:
+            t.start()
+
+        def waiting():
+            return holder.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).fetchone()[0]
+        assert wait_for(lambda: waiting() == 10, 20), waiting()
+        # nobody got past the lock: no schema yet
+        assert holder.execute("SELECT to_regclass('clients')").fetchone()[0] is None
+        holder.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+        outputs = []
+        for p in procs:
+            out, err = p.communicate(timeout=30)
+            assert p.returncode == 0, err
+            outputs.append(out.strip())
+        for t in threads:
+            t.join(timeout=30)
+        applied = outputs + [str(r) for r in results]
+        assert sorted(applied) == ["[1]"] + ["[]"] * 9
+        rows = holder.execute("SELECT version FROM schema_migrations").fetchall()
+        assert rows == [(SCHEMA_VERSION,)]
+        assert holder.execute("SELECT to_regclass('clients')").fetchone()[0] == "clients"
+        # and again, idempotent
+        assert migrate_postgres(url) == []
+
+
+def test_many_app_instances_start_at_once(pg, tmp_path):
+    from clients_service import create_app
+    from clients_service.config import resolve_settings
+    url = pg.create_database("startup_test")
+    apps = [create_app(resolve_settings({**TEST_ENV, "DATABASE_URL": url})) for _ in range(8)]
+    barrier = threading.Barrier(len(apps))
+    statuses = []
+
+    def start(app):
+        barrier.wait()
+        statuses.append(app.test_client().post(
+            "/clients", json={"name": "x", "money": "1"}).status_code)
+
+    threads = [threading.Thread(target=start, args=(a,)) for a in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for a in apps:
+        a.extensions["clients_store"].close()
+    assert statuses == [201] * 8
+    with pg.connect("startup_test") as conn:
+        assert conn.execute("SELECT count(*) FROM clients").fetchone()[0] == 8
+        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("env_style", ["discrete", "secret"])
+def test_connects_with_db_star_and_secret_settings(pg, env_style):
+    import json
+    from clients_service import create_app
+    from clients_service.config import resolve_settings
+    env = dict(TEST_ENV, DB_HOST="127.0.0.1", DB_PORT=str(pg.port), DB_NAME="app_test",
+               DB_SSLMODE="disable")
+    if env_style == "discrete":
+        env["DB_USER"] = "postgres"
+    else:  # RDS-managed master secret: only username/password
+        env["DB_SECRET"] = json.dumps({"username": "postgres", "password": "unused"})
+    pg.create_database("app_test")
+    app = create_app(resolve_settings(env))
+    try:
+        assert app.test_client().get("/ready").status_code == 200
+    finally:
+        app.extensions["clients_store"].close()
+
+
+def test_unreachable_database_gives_fast_503(tmp_path):
+    from clients_service import create_app
+    from clients_service.config import resolve_settings
+    from .conftest import free_port
+    app = create_app(resolve_settings({**TEST_ENV, "DATABASE_URL":
+                                       "postgresql://u@127.0.0.1:%d/x" % free_port()}))
+    client = app.test_client()
+    t0 = time.monotonic()
+    resp = client.get("/ready")
+    assert resp.status_code == 503 and resp.get_json()["reason"]
+    assert client.get("/health").status_code == 200
+    assert client.post("/clients", json={"name": "a", "money": "1"}).status_code == 503
+    assert time.monotonic() - t0 < 10
+    app.extensions["clients_store"].close()
