@@ -46,7 +46,7 @@ export class ArtifactBucket extends pulumi.ComponentResource {
 
         new aws.s3.BucketServerSideEncryptionConfiguration(name, {
             bucket: bucket.id,
-            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
         }, { parent: this });
 
         const versioning = new aws.s3.BucketVersioning(name, {
