@@ -51,6 +51,10 @@ graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 25)
 # Longer than the ALB / nginx idle timeout (60s) so the proxy closes idle connections first.
 keepalive = _env_int("GUNICORN_KEEPALIVE", 75)
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn >= 25.1 otherwise opens a runtime-management socket ($XDG_RUNTIME_DIR or
+# ~/.gunicorn/gunicorn.ctl, for `gunicornc`); no platform here uses it, and the image's
+# home directory is not writable.
+control_socket_disable = True
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"  # heartbeat file off the (possibly overlay/read-only) disk
 

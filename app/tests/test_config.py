@@ -110,6 +110,7 @@ def test_gunicorn_conf_defaults(monkeypatch):
     assert conf["threads"] == 4 and conf["worker_class"] == "gthread"
     assert 0 < conf["graceful_timeout"] < 30
     assert conf["accesslog"] == "-" and conf["errorlog"] == "-"
+    assert conf["control_socket_disable"] is True
 
 
 def test_gunicorn_conf_env(monkeypatch):
