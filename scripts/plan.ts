@@ -95,8 +95,6 @@ export function renderTree(plan: PlanResult): string {
                 if (key === "settings") {
                     lines.push(`${detail}settings:`);
                     settingsLines(value).forEach((l) => lines.push(`${detail}  ${l}`));
-                } else if (key === "policy" || key === "assumeRolePolicy") {
-                    lines.push(`${detail}${key}: ${short(value)}`);
                 } else {
                     lines.push(`${detail}${key}: ${short(value)}`);
                 }

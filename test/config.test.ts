@@ -13,6 +13,14 @@ function parse(raw: Record<string, string>, opts = ALL): StackConfig {
     return parseConfig("flask-platform", "test", raw, opts);
 }
 
+/** A committed stack's project-namespace config, validated as the program would see it. */
+function stackConfig(stack: string, opts = ALL): StackConfig {
+    const resolved = resolveStackConfig(stack);
+    const prefix = `${resolved.project}:`;
+    const raw = Object.fromEntries(Object.entries(resolved.values).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+    return parseConfig(resolved.project, stack, raw, opts);
+}
+
 function problemsOf(raw: Record<string, string>, opts = ALL): readonly string[] {
     try {
         parse(raw, opts);
@@ -87,28 +95,20 @@ describe("config", () => {
 
     for (const stack of ["dev", "prod"]) {
         it(`Pulumi.${stack}.yaml validates and sets only declared keys`, () => {
-            const resolved = resolveStackConfig(stack);
-            const prefix = `${resolved.project}:`;
-            const raw = Object.fromEntries(Object.entries(resolved.values).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+            const prefix = "flask-platform:";
             const doc = yaml.load(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
             for (const key of Object.keys(doc.config)) {
                 assert.ok(!key.startsWith(prefix) || key.slice(prefix.length) in CONFIG_SCHEMA, `${key} is not declared`);
                 const v = doc.config[key];
                 assert.ok(typeof v !== "object" || v === null || !("secure" in v) || key.startsWith(prefix), `${key} must not hold a secret`);
             }
-            const c = parseConfig(resolved.project, stack, raw, { implementedTargets: implementedTargets() });
-            assert.strictEqual(c.stack, stack);
+            assert.strictEqual(stackConfig(stack, { implementedTargets: implementedTargets() }).stack, stack);
         });
     }
 
     it("dev is small and prod is highly available", () => {
-        const load = (stack: string) => {
-            const r = resolveStackConfig(stack);
-            const raw = Object.fromEntries(Object.entries(r.values).filter(([k]) => k.startsWith("flask-platform:")).map(([k, v]) => [k.slice(15), v]));
-            return parseConfig(r.project, stack, raw, ALL);
-        };
-        const dev = load("dev");
-        const prod = load("prod");
+        const dev = stackConfig("dev");
+        const prod = stackConfig("prod");
         assert.strictEqual(dev.network.natGateways, "single");
         assert.strictEqual(prod.network.natGateways, "onePerAz");
         assert.ok(prod.network.azCount >= 2 && prod.network.flowLogs);
