@@ -22,6 +22,28 @@ export type ScalingMetric = (typeof SCALING_METRICS)[number];
  * Retention periods both CloudWatch Logs and Elastic Beanstalk's log streaming accept (Beanstalk's
  * list is the shorter one), so the same value works on every target.
  */
+/** CPU architectures the image is built for; it decides Fargate's runtime platform and EKS's node AMI. */
+export const IMAGE_PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
+export type ImagePlatform = (typeof IMAGE_PLATFORMS)[number];
+
+/** Fargate task CPU units and, per CPU, the memory sizes (MiB) Fargate accepts (AWS ECS "Task size"). */
+export const FARGATE_CPU = [256, 512, 1024, 2048, 4096, 8192, 16384] as const;
+export function fargateMemoryChoices(cpu: number): number[] {
+    const range = (from: number, to: number, step: number) => Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
+    switch (cpu) {
+        case 256: return [512, 1024, 2048];
+        case 512: return range(1024, 4096, 1024);
+        case 1024: return range(2048, 8192, 1024);
+        case 2048: return range(4096, 16384, 1024);
+        case 4096: return range(8192, 30720, 1024);
+        case 8192: return range(16384, 61440, 4096);
+        case 16384: return range(32768, 122880, 8192);
+        default: return [];
+    }
+}
+
+export const CONTAINER_INSIGHTS = ["enabled", "enhanced"] as const;
+
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653] as const;
 
 interface BaseSpec {
@@ -178,6 +200,38 @@ export const CONFIG_SCHEMA = {
         patternHint: "Day:HH:MM in UTC, e.g. Sun:03:00",
         description: "Elastic Beanstalk: weekly window (UTC) for managed platform updates.",
     },
+    imagePlatform: {
+        type: "string", default: "linux/amd64", oneOf: IMAGE_PLATFORMS,
+        description: "ECS and EKS: the CPU architecture the container image is built for and runs on (arm64 = Graviton, cheaper; building it on an x86 machine needs QEMU).",
+    },
+    imageKeepCount: {
+        type: "integer", default: 20, min: 1, max: 1000,
+        description: "ECS and EKS: images kept in the ECR repository; older ones expire.",
+    },
+    cpuTargetPercent: {
+        type: "integer", default: 60, min: 10, max: 90,
+        description: "ECS and EKS: average CPU utilization (%) that target tracking / the HPA holds by adding or removing tasks or pods.",
+    },
+    ecsCpu: {
+        type: "integer", default: 256, min: 256, max: 16384, oneOf: FARGATE_CPU,
+        description: "ECS: task CPU units (1024 = 1 vCPU).",
+    },
+    ecsMemory: {
+        type: "integer", default: 512, min: 512, max: 122880,
+        description: "ECS: task memory (MiB); must be a size Fargate accepts for ecsCpu.",
+    },
+    ecsSpot: {
+        type: "boolean", default: false,
+        description: "ECS: run tasks on Fargate Spot (about 70% cheaper, interrupted with two minutes' notice). For dev.",
+    },
+    ecsContainerInsights: {
+        type: "string", default: "enabled", oneOf: CONTAINER_INSIGHTS,
+        description: "ECS: CloudWatch Container Insights level for the cluster (enhanced adds per-task and per-container metrics).",
+    },
+    ecsRequestsPerTarget: {
+        type: "integer", default: 1000, min: 10, max: 100000,
+        description: "ECS: ALB requests per task per minute that target tracking holds.",
+    },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
@@ -221,6 +275,17 @@ export interface StackConfig {
         readonly scaleDownThreshold: number;
         readonly keepVersions: number;
         readonly maintenanceWindow: string;
+    };
+    /** The container image shared by the ECS and EKS targets. */
+    readonly image: { readonly platform: ImagePlatform; readonly keep: number };
+    /** Target average CPU (%) for task and pod autoscaling. */
+    readonly cpuTargetPercent: number;
+    readonly ecs: {
+        readonly cpu: number;
+        readonly memory: number;
+        readonly spot: boolean;
+        readonly containerInsights: (typeof CONTAINER_INSIGHTS)[number];
+        readonly requestsPerTarget: number;
     };
 }
 
@@ -346,6 +411,13 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         problems.push(`vpcCidr must be a valid IPv4 CIDR block (got ${quote(cidr)})`);
     }
 
+    const ecsCpu = r.must("ecsCpu");
+    const ecsMemory = r.must("ecsMemory");
+    const memoryChoices = fargateMemoryChoices(ecsCpu);
+    if (memoryChoices.length > 0 && !memoryChoices.includes(ecsMemory)) {
+        problems.push(`ecsMemory must be one of ${memoryChoices.join(", ")} for ecsCpu=${ecsCpu} (got ${ecsMemory}): Fargate accepts only these CPU/memory pairs`);
+    }
+
     const domainName = r.get("domainName");
     const zoneName = r.get("hostedZoneName");
     if (zoneName !== undefined && domainName === undefined) {
@@ -400,6 +472,15 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             scaleDownThreshold: down,
             keepVersions: r.must("ebKeepVersions"),
             maintenanceWindow: r.must("ebMaintenanceWindow"),
+        },
+        image: { platform: r.must("imagePlatform") as ImagePlatform, keep: r.must("imageKeepCount") },
+        cpuTargetPercent: r.must("cpuTargetPercent"),
+        ecs: {
+            cpu: ecsCpu,
+            memory: ecsMemory,
+            spot: r.must("ecsSpot"),
+            containerInsights: r.must("ecsContainerInsights") as (typeof CONTAINER_INSIGHTS)[number],
+            requestsPerTarget: r.must("ecsRequestsPerTarget"),
         },
     };
     if (problems.length > 0) {

@@ -104,6 +104,14 @@ export class MockCloud implements pulumi.runtime.Mocks {
             case "aws:elasticbeanstalk/getHostedZone:getHostedZone":
                 // The per-region zone of *.elasticbeanstalk.com (us-east-1's is Z117KPS5GTRQ2G).
                 return { id: region === "us-east-1" ? "Z117KPS5GTRQ2G" : `Z${hex(`eb${region}`, 13).toUpperCase()}`, region };
+            case "aws:ecr/getAuthorizationToken:getAuthorizationToken": {
+                const registry = String(inputs.registryId ?? MOCK_ACCOUNT);
+                return {
+                    id: region, userName: "AWS", password: `mock-ecr-token-${hex(registry, 12)}`,
+                    authorizationToken: Buffer.from(`AWS:mock-ecr-token-${hex(registry, 12)}`).toString("base64"),
+                    proxyEndpoint: `https://${registry}.dkr.ecr.${region}.amazonaws.com`, expiresAt: "2026-11-23T00:00:00Z",
+                };
+            }
             case "aws:elb/getHostedZoneId:getHostedZoneId":
                 return { id: "Z35SXDOTRQ7X7K", region };
             default:
@@ -258,6 +266,58 @@ export class MockCloud implements pulumi.runtime.Mocks {
             }
             case "aws:lb/listener:Listener":
                 return { id: arn("elasticloadbalancing", `listener/app/${name}/${h.slice(0, 16)}`), arn: arn("elasticloadbalancing", `listener/app/${name}/${h.slice(0, 16)}`), ...tags };
+            case "aws:ecr/repository:Repository": {
+                const n = physical("name");
+                return { id: n, name: n, arn: arn("ecr", `repository/${n}`), registryId: MOCK_ACCOUNT, repositoryUrl: `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${n}`, ...tags };
+            }
+            case "aws:ecr/lifecyclePolicy:LifecyclePolicy":
+                return { id: String(inputs.repository), registryId: MOCK_ACCOUNT };
+            case "docker-build:index:Image": {
+                // The registry digest depends on what was built: the context, Dockerfile and platform.
+                const tagList = (inputs.tags ?? []) as string[];
+                const digest = `sha256:${hex(JSON.stringify([inputs.context, inputs.dockerfile, inputs.platforms, inputs.labels]), 64)}`;
+                return { id: digest, digest, ref: tagList.length > 0 ? `${tagList[0]}@${digest}` : "", contextHash: hex(JSON.stringify(inputs.context), 64) };
+            }
+            case "aws:ecs/cluster:Cluster": {
+                const n = physical("name");
+                return { id: arn("ecs", `cluster/${n}`), name: n, arn: arn("ecs", `cluster/${n}`), ...tags };
+            }
+            case "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders":
+                return { id: String(inputs.clusterName) };
+            case "aws:ecs/taskDefinition:TaskDefinition": {
+                // Every registration is a new revision; here the revision follows the content, so a
+                // changed container definition shows up as a new ARN, as it does in ECS.
+                const family = String(inputs.family);
+                const revision = (parseInt(hex(JSON.stringify(inputs.containerDefinitions ?? ""), 6), 16) % 900) + 1;
+                return { id: family, family, revision, arn: arn("ecs", `task-definition/${family}:${revision}`), arnWithoutRevision: arn("ecs", `task-definition/${family}`), ...tags };
+            }
+            case "aws:appautoscaling/target:Target":
+                return { id: String(inputs.resourceId), arn: arn("application-autoscaling", `scalable-target/${h.slice(0, 12)}`), ...tags };
+            case "aws:appautoscaling/policy:Policy":
+                return { id: physical("name"), name: physical("name"), arn: arn("autoscaling", `scalingPolicy:${h}:resource/ecs/${inputs.resourceId}:policyName/${name}`), alarmArns: [] };
+            // awsx components are one resource under mocks: return the outputs the program reads.
+            case "awsx:lb:ApplicationLoadBalancer": {
+                const lbName = `${name.slice(0, 24)}-${h.slice(0, 7)}`;
+                const lbId = `app/${lbName}/${h.slice(0, 16)}`;
+                const tgName = `${name.slice(0, 24)}-${h.slice(7, 14)}`;
+                const tgId = `targetgroup/${tgName}/${h.slice(1, 17)}`;
+                return {
+                    loadBalancer: {
+                        id: arn("elasticloadbalancing", `loadbalancer/${lbId}`), arn: arn("elasticloadbalancing", `loadbalancer/${lbId}`),
+                        arnSuffix: lbId, name: lbName, dnsName: `${lbName}-${parseInt(h.slice(0, 8), 16)}.${region}.elb.amazonaws.com`, zoneId: "Z35SXDOTRQ7X7K",
+                    },
+                    defaultTargetGroup: {
+                        id: arn("elasticloadbalancing", tgId), arn: arn("elasticloadbalancing", tgId), arnSuffix: tgId, name: tgName,
+                        port: (inputs.defaultTargetGroup as Props | undefined)?.port ?? 80,
+                    },
+                    listeners: [],
+                    vpcId: `vpc-${hex("vpc", 17)}`,
+                };
+            }
+            case "awsx:ecs:FargateService": {
+                const n = String(inputs.name ?? `${name}-${h.slice(0, 7)}`);
+                return { service: { id: arn("ecs", `service/${n}`), name: n, arn: arn("ecs", `service/${n}`), desiredCount: inputs.desiredCount }, taskDefinition: undefined };
+            }
             default:
                 return {};
         }

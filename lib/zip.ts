@@ -101,16 +101,17 @@ export const BUNDLE_EXCLUDES: readonly RegExp[] = [
     /(^|\/)\.DS_Store$/,
 ];
 
-export function listFiles(dir: string, excludes: readonly RegExp[] = BUNDLE_EXCLUDES): string[] {
+/** Files under `dir` (relative, forward slashes, sorted); directories are tested with a trailing `/`. */
+export function listFiles(dir: string, excluded: (relPath: string) => boolean = (p) => BUNDLE_EXCLUDES.some((re) => re.test(p))): string[] {
     const out: string[] = [];
     const walk = (rel: string) => {
         for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
             const child = rel ? `${rel}/${entry.name}` : entry.name;
             if (entry.isDirectory()) {
-                if (!excludes.some((re) => re.test(`${child}/`))) {
+                if (!excluded(`${child}/`)) {
                     walk(child);
                 }
-            } else if (entry.isFile() && !excludes.some((re) => re.test(child))) {
+            } else if (entry.isFile() && !excluded(child)) {
                 out.push(child);
             }
         }

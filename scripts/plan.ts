@@ -92,7 +92,7 @@ export function renderTree(plan: PlanResult): string {
                 if (SKIP_KEYS.has(key) || value === null) {
                     continue;
                 }
-                if (key === "settings") {
+                if (key === "settings" && r.type === "aws:elasticbeanstalk/environment:Environment") {
                     lines.push(`${detail}settings:`);
                     settingsLines(value).forEach((l) => lines.push(`${detail}  ${l}`));
                 } else {

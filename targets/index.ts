@@ -2,10 +2,12 @@
 // config validation with a message that says so; there is never a stand-in deployment.
 import { TargetName } from "../config";
 import { beanstalk } from "./beanstalk";
+import { ecs } from "./ecs";
 import { Target } from "./types";
 
 export const TARGETS: Readonly<Partial<Record<TargetName, Target>>> = {
     beanstalk,
+    ecs,
 };
 
 export function implementedTargets(): TargetName[] {

@@ -1,0 +1,372 @@
+// target: ecs. What source document 003 built with Terraform and CodePipeline (Flask in Docker on
+// ECS Fargate behind an ALB), as one component: the image in ECR named by its content, a cluster
+// with Container Insights, an ALB that is the only way in, and a Fargate service in private
+// subnets that reads the database credentials from Secrets Manager and rolls back a bad deploy.
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import * as pulumi from "@pulumi/pulumi";
+import { ContainerImage } from "../components/containerImage";
+import { fargateMemoryChoices, StackConfig } from "../config";
+import { SSL_POLICY } from "./beanstalk";
+import { Target, TargetArgs, TargetOutputs } from "./types";
+
+/** The container's name in the task definition; the load balancer and logs refer to it. */
+export const CONTAINER_NAME = "app";
+
+/** Arguments of {@link EcsTarget}: the common target arguments; `appDir` is the image's build context. */
+export type EcsTargetArgs = TargetArgs;
+
+/**
+ * Keeps `pulumi up` from resetting the running task count to the configured minimum while
+ * autoscaling owns it (awsx's FargateService always sends a desiredCount). A transform, because
+ * the ECS service is a child of the awsx component, where resource options cannot reach directly.
+ */
+export const ignoreAutoscaledDesiredCount: pulumi.ResourceTransform = (args) => {
+    if (args.type !== "aws:ecs/service:Service") {
+        return undefined;
+    }
+    return { props: args.props, opts: pulumi.mergeOptions(args.opts, { ignoreChanges: ["desiredCount"] }) };
+};
+
+/** The app on ECS Fargate behind an Application Load Balancer. */
+export class EcsTarget extends pulumi.ComponentResource {
+    readonly url: pulumi.Output<string>;
+    readonly healthUrl: pulumi.Output<string>;
+    readonly imageUri: pulumi.Output<string>;
+    readonly repositoryUrl: pulumi.Output<string>;
+    readonly clusterName: pulumi.Output<string>;
+    readonly serviceName: pulumi.Output<string>;
+    readonly loadBalancerDnsName: pulumi.Output<string>;
+
+    constructor(name: string, args: EcsTargetArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform:ecs:EcsTarget", name, {}, opts);
+        const { config, network, database, domain } = args;
+        const ecs = config.ecs;
+        const prefix = config.namePrefix;
+        // parseConfig checks this too; a component used on its own must not trust its caller.
+        if (!fargateMemoryChoices(ecs.cpu).includes(ecs.memory)) {
+            throw new Error(`EcsTarget: Fargate does not accept cpu=${ecs.cpu} with memory=${ecs.memory}; allowed: ${fargateMemoryChoices(ecs.cpu).join(", ") || "none"}`);
+        }
+        const autoscaled = config.scaling.max > config.scaling.min;
+        const region = aws.getRegionOutput({}, { parent: this }).region;
+
+        // --- Image: built from app/Dockerfile, tagged by content, pushed to a private repository. ---
+        const image = new ContainerImage(`${name}-image`, {
+            repositoryName: prefix,
+            contextDir: args.appDir,
+            platform: config.image.platform,
+            keepImages: config.image.keep,
+            forceDelete: !config.database.deletionProtection,
+        }, { parent: this });
+
+        // --- Cluster: Container Insights on; Fargate and Fargate Spot available to the service. ---
+        const cluster = new aws.ecs.Cluster(`${name}-cluster`, {
+            name: prefix,
+            settings: [{ name: "containerInsights", value: ecs.containerInsights }],
+        }, { parent: this });
+        const capacityProviders = new aws.ecs.ClusterCapacityProviders(`${name}-capacity`, {
+            clusterName: cluster.name,
+            capacityProviders: ["FARGATE", "FARGATE_SPOT"],
+            defaultCapacityProviderStrategies: [{ capacityProvider: "FARGATE", weight: 1, base: 0 }],
+        }, { parent: this });
+
+        const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
+            name: `/ecs/${prefix}`,
+            retentionInDays: config.logRetentionDays,
+        }, { parent: this });
+
+        // --- Security groups: internet -> ALB on 80/443 only; ALB -> tasks on the app port only. ---
+        const albSg = new aws.ec2.SecurityGroup(`${name}-alb`, {
+            namePrefix: `${prefix}-alb-`,
+            description: `Load balancer of ${prefix}: HTTP and HTTPS from the internet`,
+            vpcId: network.vpcId,
+        }, { parent: this });
+        const appSg = new aws.ec2.SecurityGroup(`${name}-tasks`, {
+            namePrefix: `${prefix}-ecs-tasks-`,
+            description: `Fargate tasks of ${prefix}: the app port from the load balancer only`,
+            vpcId: network.vpcId,
+        }, { parent: this });
+        for (const port of [80, 443]) {
+            new aws.vpc.SecurityGroupIngressRule(`${name}-alb-in-${port}`, {
+                securityGroupId: albSg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: port, toPort: port,
+                description: port === 80 ? "HTTP from anywhere (redirected when HTTPS is on)" : "HTTPS from anywhere",
+            }, { parent: this });
+        }
+        new aws.vpc.SecurityGroupEgressRule(`${name}-alb-to-tasks`, {
+            securityGroupId: albSg.id, referencedSecurityGroupId: appSg.id, ipProtocol: "tcp",
+            fromPort: config.appPort, toPort: config.appPort, description: "To the tasks on the app port",
+        }, { parent: this });
+        new aws.vpc.SecurityGroupIngressRule(`${name}-tasks-from-alb`, {
+            securityGroupId: appSg.id, referencedSecurityGroupId: albSg.id, ipProtocol: "tcp",
+            fromPort: config.appPort, toPort: config.appPort, description: "App port from the load balancer",
+        }, { parent: this });
+        // Tasks reach ECR, Secrets Manager and CloudWatch Logs over HTTPS (through NAT) and the database.
+        new aws.vpc.SecurityGroupEgressRule(`${name}-tasks-https`, {
+            securityGroupId: appSg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: 443, toPort: 443,
+            description: "HTTPS to AWS APIs (image pull, secret, logs)",
+        }, { parent: this });
+        new aws.vpc.SecurityGroupEgressRule(`${name}-tasks-db`, {
+            securityGroupId: appSg.id, referencedSecurityGroupId: database.securityGroupId, ipProtocol: "tcp",
+            fromPort: 5432, toPort: 5432, description: "PostgreSQL",
+        }, { parent: this });
+        database.allowFrom(`${name}-db-access`, appSg.id, { parent: this });
+
+        // --- Load balancer (awsx): public subnets, our security group, a fast /health check. ---
+        const listeners: awsx.types.input.lb.ListenerArgs[] = domain
+            ? [
+                {
+                    port: 80, protocol: "HTTP",
+                    defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
+                },
+                { port: 443, protocol: "HTTPS", certificateArn: domain.certificateArn, sslPolicy: SSL_POLICY },
+            ]
+            : [{ port: 80, protocol: "HTTP" }];
+        const alb = new awsx.lb.ApplicationLoadBalancer(`${name}-alb`, {
+            subnetIds: network.publicSubnetIds,
+            securityGroups: [albSg.id],
+            defaultSecurityGroup: { skip: true },
+            dropInvalidHeaderFields: true,
+            idleTimeout: 60,
+            defaultTargetGroup: {
+                port: config.appPort,
+                protocol: "HTTP",
+                targetType: "ip",
+                // Deploys and scale-in wait this long per task for in-flight requests (default 300 s).
+                deregistrationDelay: 15,
+                healthCheck: {
+                    path: "/health", matcher: "200", protocol: "HTTP", port: "traffic-port",
+                    interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3,
+                },
+            },
+            listeners,
+        }, { parent: this });
+        const targetGroup = alb.defaultTargetGroup;
+
+        // --- IAM: the agent's execution role (pull, logs, secret) and the app's task role (nothing). ---
+        const trust = pulumi.all([aws.getCallerIdentityOutput({}, { parent: this }).accountId, region]).apply(([account, r]) => JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{
+                Effect: "Allow",
+                Principal: { Service: "ecs-tasks.amazonaws.com" },
+                Action: "sts:AssumeRole",
+                // Only ECS on behalf of this account may assume these roles (confused deputy).
+                Condition: {
+                    StringEquals: { "aws:SourceAccount": account },
+                    ArnLike: { "aws:SourceArn": `arn:aws:ecs:${r}:${account}:*` },
+                },
+            }],
+        }));
+        const executionRole = new aws.iam.Role(`${name}-execution`, {
+            description: `ECS agent for ${prefix}: pulls the image, writes logs, injects the DB secret`,
+            assumeRolePolicy: trust,
+        }, { parent: this });
+        new aws.iam.RolePolicy(`${name}-execution`, {
+            role: executionRole.id,
+            policy: pulumi.all([image.pullStatements(), logGroup.arn, database.secretReadStatements()]).apply(([pull, logArn, secret]) => JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [
+                    ...pull,
+                    { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logArn}:log-stream:*` },
+                    ...secret,
+                ],
+            })),
+        }, { parent: this });
+        // The app calls no AWS API: its task role exists so none is inherited, and grants nothing.
+        const taskRole = new aws.iam.Role(`${name}-task`, {
+            description: `The ${prefix} app's own identity; deliberately without permissions`,
+            assumeRolePolicy: trust,
+        }, { parent: this });
+
+        // --- Task definition: one read-only, non-root container; credentials as ECS secrets. ---
+        const taskDefinition = new aws.ecs.TaskDefinition(`${name}-task`, {
+            family: prefix,
+            requiresCompatibilities: ["FARGATE"],
+            networkMode: "awsvpc",
+            cpu: String(ecs.cpu),
+            memory: String(ecs.memory),
+            runtimePlatform: {
+                operatingSystemFamily: "LINUX",
+                cpuArchitecture: config.image.platform === "linux/arm64" ? "ARM64" : "X86_64",
+            },
+            executionRoleArn: executionRole.arn,
+            taskRoleArn: taskRole.arn,
+            // Scratch space for the read-only root filesystem.
+            volumes: [{ name: "tmp" }],
+            containerDefinitions: pulumi.jsonStringify([containerDefinition({
+                config,
+                image: image.imageUri,
+                logGroup: logGroup.name,
+                region,
+                dbHost: database.address,
+                dbPort: database.port,
+                dbName: database.dbName,
+                dbSecretArn: database.secretArn,
+            })]),
+        }, { parent: this });
+
+        // --- Service (awsx): private subnets, no public IP, circuit breaker with rollback. ---
+        const service = new awsx.ecs.FargateService(`${name}-service`, {
+            name: prefix,
+            cluster: cluster.arn,
+            taskDefinition: taskDefinition.arn,
+            desiredCount: config.scaling.min,
+            networkConfiguration: {
+                subnets: network.privateSubnetIds,
+                securityGroups: [appSg.id],
+                assignPublicIp: false,
+            },
+            loadBalancers: [{ targetGroupArn: targetGroup.arn, containerName: CONTAINER_NAME, containerPort: config.appPort }],
+            capacityProviderStrategies: [{ capacityProvider: ecs.spot ? "FARGATE_SPOT" : "FARGATE", weight: 1 }],
+            platformVersion: "LATEST",
+            // New tasks must be healthy before old ones stop; a deploy that never gets healthy is
+            // stopped and rolled back to the last good task definition, and `pulumi up` fails.
+            deploymentMinimumHealthyPercent: 100,
+            deploymentMaximumPercent: 200,
+            deploymentCircuitBreaker: { enable: true, rollback: true },
+            continueBeforeSteadyState: false,
+            healthCheckGracePeriodSeconds: 30,
+            availabilityZoneRebalancing: "ENABLED",
+            enableExecuteCommand: false,
+            enableEcsManagedTags: true,
+            propagateTags: "SERVICE",
+        }, {
+            parent: this,
+            dependsOn: [capacityProviders, alb],
+            transforms: autoscaled ? [ignoreAutoscaledDesiredCount] : [],
+        });
+        const serviceName = service.service.name;
+
+        // --- Autoscaling: target tracking on CPU and on requests per task, between min and max. ---
+        if (autoscaled) {
+            const scalable = new aws.appautoscaling.Target(`${name}-scaling`, {
+                serviceNamespace: "ecs",
+                scalableDimension: "ecs:service:DesiredCount",
+                resourceId: pulumi.interpolate`service/${cluster.name}/${serviceName}`,
+                minCapacity: config.scaling.min,
+                maxCapacity: config.scaling.max,
+            }, { parent: this });
+            const tracking = (metric: string, targetValue: number, resourceLabel?: pulumi.Input<string>) => ({
+                predefinedMetricSpecification: { predefinedMetricType: metric, resourceLabel },
+                targetValue,
+                // Out fast, in slowly: a spike is served at once, a dip does not cause flapping.
+                scaleOutCooldown: 60,
+                scaleInCooldown: 300,
+            });
+            new aws.appautoscaling.Policy(`${name}-scale-cpu`, {
+                policyType: "TargetTrackingScaling",
+                serviceNamespace: scalable.serviceNamespace,
+                scalableDimension: scalable.scalableDimension,
+                resourceId: scalable.resourceId,
+                targetTrackingScalingPolicyConfiguration: tracking("ECSServiceAverageCPUUtilization", config.cpuTargetPercent),
+            }, { parent: this });
+            new aws.appautoscaling.Policy(`${name}-scale-requests`, {
+                policyType: "TargetTrackingScaling",
+                serviceNamespace: scalable.serviceNamespace,
+                scalableDimension: scalable.scalableDimension,
+                resourceId: scalable.resourceId,
+                targetTrackingScalingPolicyConfiguration: tracking(
+                    "ALBRequestCountPerTarget", ecs.requestsPerTarget,
+                    pulumi.interpolate`${alb.loadBalancer.arnSuffix}/${targetGroup.arnSuffix}`,
+                ),
+            }, { parent: this });
+        }
+
+        if (domain) {
+            domain.alias(`${name}-alias`, { dnsName: alb.loadBalancer.dnsName, zoneId: alb.loadBalancer.zoneId }, { parent: this });
+        }
+
+        this.url = domain ? domain.url : pulumi.interpolate`http://${alb.loadBalancer.dnsName}`;
+        this.healthUrl = pulumi.interpolate`${this.url}/health`;
+        this.imageUri = image.imageUri;
+        this.repositoryUrl = image.repositoryUrl;
+        this.clusterName = cluster.name;
+        this.serviceName = serviceName;
+        this.loadBalancerDnsName = alb.loadBalancer.dnsName;
+        this.registerOutputs({
+            url: this.url, healthUrl: this.healthUrl, imageUri: this.imageUri, repositoryUrl: this.repositoryUrl,
+            clusterName: this.clusterName, serviceName: this.serviceName, loadBalancerDnsName: this.loadBalancerDnsName,
+        });
+    }
+}
+
+interface ContainerInputs {
+    readonly config: StackConfig;
+    readonly image: pulumi.Input<string>;
+    readonly logGroup: pulumi.Input<string>;
+    readonly region: pulumi.Input<string>;
+    readonly dbHost: pulumi.Input<string>;
+    readonly dbPort: pulumi.Input<number>;
+    readonly dbName: string;
+    readonly dbSecretArn: pulumi.Input<string>;
+}
+
+/** gunicorn workers for a task of `cpu` units: 2 per vCPU + 1, between 2 and 8. */
+export function gunicornWorkers(cpu: number): number {
+    return Math.max(2, Math.min(8, Math.floor((2 * cpu) / 1024) + 1));
+}
+
+/** The app container: plain settings as environment, the credentials as an ECS secret (ARN only). */
+export function containerDefinition(i: ContainerInputs): pulumi.Input<Record<string, unknown>> {
+    const port = i.config.appPort;
+    return {
+        name: CONTAINER_NAME,
+        image: i.image,
+        essential: true,
+        portMappings: [{ name: "http", containerPort: port, hostPort: port, protocol: "tcp", appProtocol: "http" }],
+        environment: [
+            { name: "PORT", value: String(port) },
+            // Fargate does not cap the CPUs the container sees, so size gunicorn to the task's share.
+            { name: "WEB_CONCURRENCY", value: String(gunicornWorkers(i.config.ecs.cpu)) },
+            { name: "DB_HOST", value: i.dbHost },
+            { name: "DB_PORT", value: pulumi.output(i.dbPort).apply(String) },
+            { name: "DB_NAME", value: i.dbName },
+            { name: "DB_SSLMODE", value: "require" },
+        ],
+        // The agent resolves this at task start through the execution role; only the ARN is stored.
+        secrets: [{ name: "DB_SECRET", valueFrom: i.dbSecretArn }],
+        readonlyRootFilesystem: true,
+        mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
+        user: "10001:10001",
+        linuxParameters: { initProcessEnabled: true },
+        // Matches the Dockerfile's HEALTHCHECK: no curl in the slim image, so the stdlib probes /health.
+        healthCheck: {
+            command: ["CMD", "python", "-c", `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${port}/health', timeout=2)`],
+            interval: 15,
+            timeout: 5,
+            retries: 3,
+            startPeriod: 20,
+        },
+        // gunicorn's graceful timeout is 25 s; SIGKILL only after it has had the chance to finish.
+        stopTimeout: 30,
+        logConfiguration: {
+            logDriver: "awslogs",
+            options: {
+                "awslogs-group": i.logGroup,
+                "awslogs-region": i.region,
+                "awslogs-stream-prefix": "app",
+                // A slow log API never blocks the app's stdout.
+                mode: "non-blocking",
+                "max-buffer-size": "25m",
+            },
+        },
+    };
+}
+
+/** The registry entry: builds the component and maps it onto the outputs contract. */
+export const ecs: Target = {
+    name: "ecs",
+    deploy(args: TargetArgs, opts?: pulumi.ComponentResourceOptions): TargetOutputs {
+        const t = new EcsTarget(`${args.config.appName}-ecs`, args, opts);
+        return {
+            url: t.url,
+            healthUrl: t.healthUrl,
+            extra: {
+                imageUri: t.imageUri,
+                repositoryUrl: t.repositoryUrl,
+                clusterName: t.clusterName,
+                serviceName: t.serviceName,
+                loadBalancerDnsName: t.loadBalancerDnsName,
+            },
+        };
+    },
+};
