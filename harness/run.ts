@@ -21,7 +21,12 @@ export interface PlannedResource {
     /** Inputs as the provider receives them, secrets as "[secret]", resource references as URNs. */
     readonly inputs: { [key: string]: Json };
     /** Options that change what the engine does with the resource. */
-    readonly options: { readonly protect: boolean; readonly retainOnDelete: boolean; readonly deleteBeforeReplace: boolean; readonly ignoreChanges: string[]; readonly replaceOnChanges: string[] };
+    readonly options: { readonly protect: boolean; readonly retainOnDelete: boolean; readonly deleteBeforeReplace: boolean; readonly ignoreChanges: string[]; readonly replaceOnChanges: string[];
+        /** URNs this resource explicitly waits for. */
+        readonly dependsOn: string[];
+        /** Transforms registered on the resource (callbacks; applied by the engine to its children). */
+        readonly transforms: number;
+    };
 }
 
 export interface PlanResult {
@@ -50,6 +55,8 @@ interface RegisterResourceRequest {
     getDeletebeforereplace(): boolean;
     getIgnorechangesList(): string[];
     getReplaceonchangesList(): string[];
+    getDependenciesList(): string[];
+    getTransformsList(): unknown[];
 }
 interface RegisterOutputsRequest {
     getUrn(): string;
@@ -151,6 +158,7 @@ async function runOnce(program: Program, config: ResolvedStackConfig, cloudOpts?
                 options: {
                     protect: req.getProtect(), retainOnDelete: req.getRetainondelete(), deleteBeforeReplace: req.getDeletebeforereplace(),
                     ignoreChanges: req.getIgnorechangesList(), replaceOnChanges: req.getReplaceonchangesList(),
+                    dependsOn: req.getDependenciesList(), transforms: req.getTransformsList().length,
                 },
             });
         }
@@ -187,7 +195,13 @@ async function runOnce(program: Program, config: ResolvedStackConfig, cloudOpts?
             // Internal to the SDK (not in its typings): resolves when every queued RPC has finished.
             await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
             await new Promise((resolve) => setImmediate(resolve));
-        })()]);
+        })().catch((e: unknown) => {
+            // The SDK also leaves this error on a promise nobody awaits; it is this run's, not a stray.
+            if (typeof e === "object" && e !== null) {
+                claimed.add(e);
+            }
+            throw e;
+        })]);
     } finally {
         clearTimeout(timer);
         process.off("unhandledRejection", onStray);

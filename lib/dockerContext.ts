@@ -57,7 +57,7 @@ export function dockerignore(contextDir: string): RegExp[] {
 export interface ContextDigest {
     /** sha256 hex over the platform and every included file's path, mode and bytes. */
     readonly sha256: string;
-    /** The files Docker would receive, sorted. */
+    /** The files the image can be built from (the Dockerfile plus the context Docker receives), sorted. */
     readonly files: readonly string[];
 }
 
@@ -67,7 +67,8 @@ export function contextDigest(contextDir: string, platform: string): ContextDige
         throw new Error(`build context ${contextDir} has no Dockerfile`);
     }
     const ignore = dockerignore(contextDir);
-    const files = listFiles(contextDir, (rel) => ignore.some((re) => re.test(rel.replace(/\/$/, ""))));
+    // Docker always reads the Dockerfile, even when .dockerignore lists it.
+    const files = listFiles(contextDir, (rel) => rel !== "Dockerfile" && ignore.some((re) => re.test(rel.replace(/\/$/, ""))));
     const hash = crypto.createHash("sha256").update(`platform ${platform}\n`);
     for (const rel of files) {
         const full = path.join(contextDir, rel);

@@ -56,6 +56,16 @@ describe("config", () => {
         assert.match(problemsOf({ target: "ecs", vpcCidr: "300.0.0.0/16" })[0], /^vpcCidr must be a valid IPv4 CIDR block \(got "300.0.0.0\/16"\)$/);
     });
 
+    it("checks the container settings: platform, Fargate CPU and the CPU/memory pair", () => {
+        assert.deepStrictEqual(problemsOf({ target: "ecs", imagePlatform: "linux/386" }), ['imagePlatform must be one of linux/amd64, linux/arm64 (got "linux/386")']);
+        assert.deepStrictEqual(problemsOf({ target: "ecs", ecsCpu: "300" }), ['ecsCpu must be one of 256, 512, 1024, 2048, 4096, 8192, 16384 (got "300")']);
+        assert.deepStrictEqual(problemsOf({ target: "ecs", ecsCpu: "1024", ecsMemory: "1024" }),
+            ["ecsMemory must be one of 2048, 3072, 4096, 5120, 6144, 7168, 8192 for ecsCpu=1024 (got 1024): Fargate accepts only these CPU/memory pairs"]);
+        assert.strictEqual(parse({ target: "ecs", ecsCpu: "8192", ecsMemory: "16384" }).ecs.memory, 16384);
+        assert.deepStrictEqual(problemsOf({ target: "ecs", ecsCpu: "8192", ecsMemory: "17408" })[0].split(":")[0], "ecsMemory must be one of 16384, 20480, 24576, 28672, 32768, 36864, 40960, 45056, 49152, 53248, 57344, 61440 for ecsCpu=8192 (got 17408)");
+        assert.deepStrictEqual(problemsOf({ target: "ecs", ecsContainerInsights: "on" }), ['ecsContainerInsights must be one of enabled, enhanced (got "on")']);
+    });
+
     it("reports every problem at once", () => {
         const problems = problemsOf({ target: "nope", minCapacity: "5", maxCapacity: "2", dbAllocatedStorage: "200", dbMaxAllocatedStorage: "100", tragte: "ecs" });
         assert.strictEqual(problems.length, 4, problems.join("\n"));

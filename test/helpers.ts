@@ -16,12 +16,21 @@ export const TEST_BUILD_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "flask-platf
 
 export interface PlanOptions extends ProgramOptions {
     readonly cloud?: Partial<MockCloudOptions>;
+    /** Working directory during the run (Pulumi runs programs in the project directory). */
+    readonly cwd?: string;
 }
 
 /** Runs the program on `Pulumi.<stack>.yaml` with `key=value` overrides, as `npm run plan` does. */
 export function planStack(stack: string, sets: readonly string[] = [], opts: PlanOptions = {}): Promise<PlanResult> {
     const config = resolveStackConfig(stack, sets);
-    return runProgram(() => program({ buildDir: TEST_BUILD_DIR, ...opts }), config, opts.cloud);
+    const run = () => runProgram(() => program({ buildDir: TEST_BUILD_DIR, ...opts }), config, opts.cloud);
+    if (!opts.cwd) {
+        return run();
+    }
+    // Runs are serialized by the harness, so changing directory for one run is safe.
+    const previous = process.cwd();
+    process.chdir(opts.cwd);
+    return run().finally(() => process.chdir(previous));
 }
 
 export function all(plan: PlanResult, type: string): PlannedResource[] {
@@ -71,9 +80,12 @@ export function parsePolicy(r: PlannedResource, key = "policy"): { Statement: Re
     return JSON.parse(text as string);
 }
 
-/** Copies the app into a temp dir, applies `edit`, and returns the copy's path. */
+/**
+ * Copies the app to `<temp project>/app`, applies `edit`, and returns the copy's path; run the plan
+ * with `cwd: path.dirname(copy)` and the copy sits where the real app does, relative to the project.
+ */
 export function appCopy(edit: (dir: string) => void): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flask-platform-app-"));
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "flask-platform-project-")), "app");
     fs.cpSync(APP_DIR, dir, { recursive: true });
     edit(dir);
     return dir;
