@@ -44,6 +44,15 @@ export function fargateMemoryChoices(cpu: number): number[] {
 
 export const CONTAINER_INSIGHTS = ["enabled", "enhanced"] as const;
 
+/** EKS versions in AWS standard support in late 2026 (1.33 left it in July 2026; see README). */
+export const EKS_VERSIONS = ["1.33", "1.34", "1.35"] as const;
+export type EksVersion = (typeof EKS_VERSIONS)[number];
+
+/** Graviton instance families (m7g, t4g, c6gn...) are arm64; everything else this program accepts is x86_64. */
+export function isArmInstanceType(instanceType: string): boolean {
+    return /^[a-z]+\d+g[a-z]*\./.test(instanceType);
+}
+
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653] as const;
 
 interface BaseSpec {
@@ -232,6 +241,38 @@ export const CONFIG_SCHEMA = {
         type: "integer", default: 1000, min: 10, max: 100000,
         description: "ECS: ALB requests per task per minute that target tracking holds.",
     },
+    eksVersion: {
+        type: "string", default: "1.35", oneOf: EKS_VERSIONS,
+        description: "EKS: Kubernetes version of the control plane and nodes (upgrade one minor at a time).",
+    },
+    eksNodeInstanceType: {
+        type: "string", default: "t3.medium", pattern: /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, patternHint: "an EC2 instance type such as t3.medium",
+        description: "EKS: instance type of the managed node group; its architecture must match imagePlatform.",
+    },
+    eksNodeMin: {
+        type: "integer", default: 1, min: 1, max: 100,
+        description: "EKS: fewest nodes; the Cluster Autoscaler never goes below.",
+    },
+    eksNodeMax: {
+        type: "integer", default: 3, min: 1, max: 100,
+        description: "EKS: most nodes the Cluster Autoscaler may add.",
+    },
+    eksPodCpu: {
+        type: "integer", default: 250, min: 50, max: 16000,
+        description: "EKS: CPU request of each app pod (millicores); the HPA's utilization is relative to it.",
+    },
+    eksPodCpuLimit: {
+        type: "integer", default: 1000, min: 50, max: 16000,
+        description: "EKS: CPU limit of each app pod (millicores).",
+    },
+    eksPodMemory: {
+        type: "integer", default: 512, min: 128, max: 65536,
+        description: "EKS: memory request and limit of each app pod (MiB).",
+    },
+    eksAdminRoleArn: {
+        type: "string", pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, patternHint: "an IAM role ARN, e.g. arn:aws:iam::123456789012:role/platform-admins",
+        description: "EKS: IAM role granted cluster admin through an access entry (the identity running pulumi up is admin too).",
+    },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
@@ -286,6 +327,18 @@ export interface StackConfig {
         readonly spot: boolean;
         readonly containerInsights: (typeof CONTAINER_INSIGHTS)[number];
         readonly requestsPerTarget: number;
+    };
+    readonly eks: {
+        readonly version: EksVersion;
+        readonly nodeInstanceType: string;
+        readonly nodeMin: number;
+        readonly nodeMax: number;
+        /** Millicores. */
+        readonly podCpu: number;
+        readonly podCpuLimit: number;
+        /** MiB. */
+        readonly podMemory: number;
+        readonly adminRoleArn?: string;
     };
 }
 
@@ -418,6 +471,23 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         problems.push(`ecsMemory must be one of ${memoryChoices.join(", ")} for ecsCpu=${ecsCpu} (got ${ecsMemory}): Fargate accepts only these CPU/memory pairs`);
     }
 
+    const nodeMin = r.must("eksNodeMin");
+    const nodeMax = r.must("eksNodeMax");
+    if (nodeMin > nodeMax) {
+        problems.push(`eksNodeMax must be at least eksNodeMin (got eksNodeMin=${nodeMin}, eksNodeMax=${nodeMax})`);
+    }
+    const podCpu = r.must("eksPodCpu");
+    const podCpuLimit = r.must("eksPodCpuLimit");
+    if (podCpuLimit < podCpu) {
+        problems.push(`eksPodCpuLimit must be at least eksPodCpu (got ${podCpuLimit} < ${podCpu} millicores)`);
+    }
+    const platform = r.must("imagePlatform") as ImagePlatform;
+    const nodeType = r.must("eksNodeInstanceType");
+    // Only where both are used: an ECS stack going arm64 must not need an EKS key changed.
+    if (target === "eks" && isArmInstanceType(nodeType) !== (platform === "linux/arm64")) {
+        problems.push(`eksNodeInstanceType ${quote(nodeType)} is ${isArmInstanceType(nodeType) ? "arm64 (Graviton)" : "x86_64"} but imagePlatform is ${platform}: pick a matching instance type or platform`);
+    }
+
     const domainName = r.get("domainName");
     const zoneName = r.get("hostedZoneName");
     if (zoneName !== undefined && domainName === undefined) {
@@ -473,7 +543,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             keepVersions: r.must("ebKeepVersions"),
             maintenanceWindow: r.must("ebMaintenanceWindow"),
         },
-        image: { platform: r.must("imagePlatform") as ImagePlatform, keep: r.must("imageKeepCount") },
+        image: { platform, keep: r.must("imageKeepCount") },
         cpuTargetPercent: r.must("cpuTargetPercent"),
         ecs: {
             cpu: ecsCpu,
@@ -481,6 +551,16 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             spot: r.must("ecsSpot"),
             containerInsights: r.must("ecsContainerInsights") as (typeof CONTAINER_INSIGHTS)[number],
             requestsPerTarget: r.must("ecsRequestsPerTarget"),
+        },
+        eks: {
+            version: r.must("eksVersion") as EksVersion,
+            nodeInstanceType: nodeType,
+            nodeMin,
+            nodeMax,
+            podCpu,
+            podCpuLimit,
+            podMemory: r.must("eksPodMemory"),
+            adminRoleArn: r.get("eksAdminRoleArn"),
         },
     };
     if (problems.length > 0) {

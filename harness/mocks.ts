@@ -112,6 +112,17 @@ export class MockCloud implements pulumi.runtime.Mocks {
                     proxyEndpoint: `https://${registry}.dkr.ecr.${region}.amazonaws.com`, expiresAt: "2026-11-23T00:00:00Z",
                 };
             }
+            case "aws:secretsmanager/getSecretVersion:getSecretVersion": {
+                // What an RDS-managed master secret holds: the username and a generated password.
+                const secretId = String(inputs.secretId);
+                return {
+                    id: `${secretId}|AWSCURRENT`, arn: secretId, secretId, versionId: hex(secretId, 32), versionStages: ["AWSCURRENT"],
+                    secretString: JSON.stringify({ username: "app_admin", password: `mock-password-${hex(secretId, 24)}` }),
+                };
+            }
+            case "aws:lb/getHostedZoneId:getHostedZoneId":
+                // Application and Classic load balancers share this zone in us-east-1.
+                return { id: region === "us-east-1" ? "Z35SXDOTRQ7X7K" : `Z${hex(`alb${region}`, 13).toUpperCase()}`, region };
             case "aws:elb/getHostedZoneId:getHostedZoneId":
                 return { id: "Z35SXDOTRQ7X7K", region };
             default:
@@ -313,6 +324,40 @@ export class MockCloud implements pulumi.runtime.Mocks {
                     listeners: [],
                     vpcId: `vpc-${hex("vpc", 17)}`,
                 };
+            }
+            case "eks:index:Cluster": {
+                const n = String(inputs.name ?? `${name}-${h.slice(0, 7)}`);
+                const endpoint = `https://${hex(n, 32).toUpperCase()}.gr7.${region}.eks.amazonaws.com`;
+                const kubeconfig = {
+                    apiVersion: "v1", kind: "Config", "current-context": "aws",
+                    clusters: [{ name: "kubernetes", cluster: { server: endpoint, "certificate-authority-data": Buffer.from("mock-ca").toString("base64") } }],
+                    contexts: [{ name: "aws", context: { cluster: "kubernetes", user: "aws" } }],
+                    users: [{ name: "aws", user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["--region", region, "eks", "get-token", "--cluster-name", n, "--output", "json"] } } }],
+                };
+                const clusterSg = `sg-${hex(`${n}eks-cluster-sg`)}`;
+                return {
+                    kubeconfig, kubeconfigJson: JSON.stringify(kubeconfig),
+                    eksCluster: { id: n, name: n, arn: arn("eks", `cluster/${n}`), endpoint, version: inputs.version, vpcConfig: { clusterSecurityGroupId: clusterSg, vpcId: inputs.vpcId } },
+                    core: { cluster: { name: n }, endpoint },
+                    clusterSecurityGroupId: clusterSg, nodeSecurityGroupId: clusterSg,
+                    oidcProviderArn: "", oidcProviderUrl: `https://oidc.eks.${region}.amazonaws.com/id/${hex(n, 32).toUpperCase()}`,
+                    oidcIssuer: `oidc.eks.${region}.amazonaws.com/id/${hex(n, 32).toUpperCase()}`,
+                };
+            }
+            case "eks:index:ManagedNodeGroup": {
+                const n = `${inputs.nodeGroupNamePrefix ?? `${name}-`}${h.slice(0, 20)}`;
+                return { nodeGroup: { id: n, nodeGroupName: n, arn: arn("eks", `nodegroup/${n}`), resources: [{ autoScalingGroups: [{ name: `eks-${n}` }] }] }, placementGroupName: "" };
+            }
+            case "aws:eks/addon:Addon":
+                return { id: `${inputs.clusterName}:${inputs.addonName}`, arn: arn("eks", `addon/${inputs.clusterName}/${inputs.addonName}/${h.slice(0, 8)}`), addonVersion: "v1.0.0-eksbuild.1", ...tags };
+            case "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+                return { id: `a-${h}`, associationId: `a-${h}`, associationArn: arn("eks", `podidentityassociation/${inputs.clusterName}/a-${h}`), ...tags };
+            case "kubernetes:helm.sh/v3:Release":
+                return { status: { name: inputs.name, namespace: inputs.namespace, chart: inputs.chart, version: inputs.version, status: "deployed", revision: 1 } };
+            case "kubernetes:networking.k8s.io/v1:Ingress": {
+                const meta = (inputs.metadata ?? {}) as Props;
+                const lb = `k8s-${String(meta.namespace ?? "default").slice(0, 8)}-${String(meta.name ?? name).slice(0, 8)}-${h.slice(0, 10)}-${parseInt(h.slice(10, 18), 16)}`;
+                return { status: { loadBalancer: { ingress: [{ hostname: `${lb}.${region}.elb.amazonaws.com` }] } } };
             }
             case "awsx:ecs:FargateService": {
                 const n = String(inputs.name ?? `${name}-${h.slice(0, 7)}`);

@@ -8,7 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ArtifactBucket } from "../components/artifactBucket";
 import { bundleDirectory } from "../lib/zip";
-import { StackConfig } from "../config";
+import { isArmInstanceType, StackConfig } from "../config";
 import { Target, TargetArgs, TargetOutputs } from "./types";
 
 /** Newest Amazon Linux 2023 platform for the Python minor the app is tested on (Debian 12: 3.11). */
@@ -272,7 +272,7 @@ const join = (ids: pulumi.Input<string[]>) => pulumi.output(ids).apply((list) =>
 export function beanstalkSettings(i: SettingsInputs): SettingsSpec {
     const { config } = i;
     const eb = config.beanstalk;
-    const arm = /^[a-z]+\d+g[a-z]*\./.test(eb.instanceType);
+    const arm = isArmInstanceType(eb.instanceType);
     const safeDeploy = eb.deploymentPolicy === "Immutable" || eb.deploymentPolicy === "TrafficSplitting";
     const spec: SettingsSpec = {
         "aws:elasticbeanstalk:environment": {

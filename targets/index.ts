@@ -3,11 +3,13 @@
 import { TargetName } from "../config";
 import { beanstalk } from "./beanstalk";
 import { ecs } from "./ecs";
+import { eksTarget } from "./eks";
 import { Target } from "./types";
 
 export const TARGETS: Readonly<Partial<Record<TargetName, Target>>> = {
     beanstalk,
     ecs,
+    eks: eksTarget,
 };
 
 export function implementedTargets(): TargetName[] {

@@ -120,3 +120,13 @@ export function diffPlans(before: PlanResult, after: PlanResult): PlanDiff {
         changed,
     };
 }
+
+/** Whether a resource sits outside every target's component (following parent links): stack level. */
+export function stackLevel(plan: PlanResult): (r: PlannedResource) => boolean {
+    const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
+    const underTarget = (urn: string | null): boolean => {
+        const r = urn ? byUrn.get(urn) : undefined;
+        return r !== undefined && (/^platform:(beanstalk|ecs|eks):/.test(r.type) || underTarget(r.parent));
+    };
+    return (r) => !underTarget(r.urn);
+}

@@ -1,0 +1,489 @@
+// target: eks. What source document 002 built with Terraform, kubectl and a Python script (Flask
+// on EKS with RDS Postgres, a load balancer with an ACM certificate, HPA, 2-5 nodes, Fluent Bit to
+// CloudWatch), as one component: an EKS cluster with a managed node group the Cluster Autoscaler
+// grows and shrinks, the AWS Load Balancer Controller, Container Insights, and the app as
+// explicitly named Kubernetes objects fed by the shared image, database and domain.
+import * as fs from "fs";
+import * as path from "path";
+import * as aws from "@pulumi/aws";
+import * as eks from "@pulumi/eks";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ContainerImage } from "../components/containerImage";
+import { EksVersion, StackConfig } from "../config";
+import { SSL_POLICY } from "./beanstalk";
+import { Target, TargetArgs, TargetOutputs } from "./types";
+
+/** Helm charts, pinned. Cluster Autoscaler's minor must match Kubernetes', hence the image tags. */
+export const CHARTS = {
+    loadBalancerController: { repo: "https://aws.github.io/eks-charts", chart: "aws-load-balancer-controller", version: "3.5.0" },
+    clusterAutoscaler: { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.59.0" },
+} as const;
+export const CLUSTER_AUTOSCALER_IMAGE: Record<EksVersion, string> = { "1.33": "v1.33.6", "1.34": "v1.34.5", "1.35": "v1.35.2" };
+
+/** The controllers' service accounts (kube-system); Pod Identity binds IAM roles to these names. */
+export const SERVICE_ACCOUNTS = {
+    loadBalancerController: "aws-load-balancer-controller",
+    clusterAutoscaler: "cluster-autoscaler",
+    cloudwatchAgent: "cloudwatch-agent",
+} as const;
+
+/** Kubernetes names of the app's objects: fixed, because mocks and humans refer to them. */
+export const APP_OBJECT = "app";
+
+const CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
+
+/** Trust policy of every role a pod assumes through EKS Pod Identity. */
+const POD_IDENTITY_TRUST = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
+});
+
+/** Arguments of {@link EksTarget}: the common target arguments; `appDir` is the image's build context. */
+export type EksTargetArgs = TargetArgs;
+
+/** The app on EKS: cluster, nodes that scale, controllers, and the app's Kubernetes objects. */
+export class EksTarget extends pulumi.ComponentResource {
+    readonly url: pulumi.Output<string>;
+    readonly healthUrl: pulumi.Output<string>;
+    readonly clusterName: pulumi.Output<string>;
+    readonly kubeconfig: pulumi.Output<string>;
+    readonly imageUri: pulumi.Output<string>;
+    readonly namespace: pulumi.Output<string>;
+
+    constructor(name: string, args: EksTargetArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform:eks:EksTarget", name, {}, opts);
+        const { config, network, database, domain } = args;
+        const e = config.eks;
+        const prefix = config.namePrefix;
+        if (e.nodeMin > e.nodeMax) {
+            throw new Error(`EksTarget: nodeMin ${e.nodeMin} is above nodeMax ${e.nodeMax}`);
+        }
+        const clusterName = prefix;
+        const region = aws.getRegionOutput({}, { parent: this }).region;
+
+        const image = new ContainerImage(`${name}-image`, {
+            repositoryName: `${prefix}-eks`,
+            contextDir: args.appDir,
+            platform: config.image.platform,
+            keepImages: config.image.keep,
+            forceDelete: !config.database.deletionProtection,
+        }, { parent: this });
+
+        // --- Cluster: API access entries, private nodes, all control-plane logs, KMS for Secrets. ---
+        const secretsKey = new aws.kms.Key(`${name}-secrets`, {
+            description: `Envelope encryption of Kubernetes Secrets in EKS cluster ${clusterName}`,
+            enableKeyRotation: true,
+            deletionWindowInDays: 30,
+        }, { parent: this });
+        new aws.kms.Alias(`${name}-secrets`, { name: `alias/${clusterName}-eks-secrets`, targetKeyId: secretsKey.keyId }, { parent: this });
+
+        // EKS creates this group on first log write with no expiry; creating it first sets retention.
+        const controlPlaneLogs = new aws.cloudwatch.LogGroup(`${name}-control-plane`, {
+            name: `/aws/eks/${clusterName}/cluster`,
+            retentionInDays: config.logRetentionDays,
+        }, { parent: this });
+
+        const accessEntries: Record<string, eks.types.input.AccessEntryArgs> = {};
+        if (e.adminRoleArn) {
+            accessEntries.admins = {
+                principalArn: e.adminRoleArn,
+                accessPolicies: {
+                    clusterAdmin: {
+                        policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                        accessScope: { type: "cluster" },
+                    },
+                },
+            };
+        }
+
+        const cluster = new eks.Cluster(`${name}-cluster`, {
+            name: clusterName,
+            version: e.version,
+            // Standard support only: extended support bills six times the hourly cluster price.
+            upgradePolicy: { supportType: "STANDARD" },
+            vpcId: network.vpcId,
+            publicSubnetIds: network.publicSubnetIds,
+            privateSubnetIds: network.privateSubnetIds,
+            authenticationMode: eks.AuthenticationMode.Api,
+            accessEntries,
+            skipDefaultNodeGroup: true,
+            // Pulumi's extra cluster/node groups would be unused by managed nodes (they get the EKS cluster group).
+            skipDefaultSecurityGroups: true,
+            endpointPrivateAccess: true,
+            endpointPublicAccess: true,
+            enabledClusterLogTypes: CONTROL_PLANE_LOGS,
+            encryptionConfigKeyArn: secretsKey.arn,
+            createOidcProvider: false,
+            tags: { Name: clusterName },
+        }, { parent: this, dependsOn: [controlPlaneLogs] });
+
+        // --- Nodes: a managed group in the private subnets, IMDSv2 only, sized by the autoscaler. ---
+        const nodeRole = new aws.iam.Role(`${name}-nodes`, {
+            description: `EC2 nodes of EKS cluster ${clusterName}`,
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+            managedPolicyArns: NODE_MANAGED_POLICIES,
+        }, { parent: this });
+
+        const nodeGroup = new eks.ManagedNodeGroup(`${name}-nodes`, {
+            cluster,
+            nodeGroupNamePrefix: `${clusterName}-`,
+            nodeRoleArn: nodeRole.arn,
+            subnetIds: network.privateSubnetIds,
+            instanceTypes: [e.nodeInstanceType],
+            amiType: config.image.platform === "linux/arm64" ? "AL2023_ARM_64_STANDARD" : "AL2023_x86_64_STANDARD",
+            capacityType: "ON_DEMAND",
+            diskSize: 30,
+            scalingConfig: { minSize: e.nodeMin, maxSize: e.nodeMax, desiredSize: e.nodeMin },
+            // The Cluster Autoscaler owns the desired size; `pulumi up` must not reset it.
+            ignoreScalingChanges: true,
+            // A launch template with http_tokens=required and hop limit 2 (pods behind the node).
+            enableIMDSv2: true,
+            labels: { "platform/role": "app" },
+        }, { parent: this });
+
+        const provider = new k8s.Provider(`${name}-k8s`, {
+            kubeconfig: cluster.kubeconfigJson,
+            enableServerSideApply: true,
+        }, { parent: this, dependsOn: [nodeGroup] });
+        const k8sOpts = { parent: this, provider };
+
+        // --- Add-ons: Pod Identity agent, metrics for the HPA, Container Insights with app logs. ---
+        const addon = (addonName: string, extra: Partial<aws.eks.AddonArgs> = {}, dependsOn: pulumi.Resource[] = []) =>
+            new aws.eks.Addon(`${name}-${addonName}`, {
+                clusterName: cluster.eksCluster.name,
+                addonName,
+                resolveConflictsOnCreate: "OVERWRITE",
+                resolveConflictsOnUpdate: "OVERWRITE",
+                ...extra,
+            }, { parent: this, dependsOn: [nodeGroup, ...dependsOn] });
+        const podIdentityAgent = addon("eks-pod-identity-agent");
+        addon("metrics-server");
+
+        const podRole = (roleName: string, description: string, policy?: pulumi.Input<string>, managed: string[] = []) => {
+            const role = new aws.iam.Role(`${name}-${roleName}`, { description, assumeRolePolicy: POD_IDENTITY_TRUST, managedPolicyArns: managed }, { parent: this });
+            if (policy !== undefined) {
+                new aws.iam.RolePolicy(`${name}-${roleName}`, { role: role.id, policy }, { parent: this });
+            }
+            return role;
+        };
+        const associate = (assocName: string, namespace: string, serviceAccount: string, role: aws.iam.Role) =>
+            new aws.eks.PodIdentityAssociation(`${name}-${assocName}`, {
+                clusterName: cluster.eksCluster.name, namespace, serviceAccount, roleArn: role.arn,
+            }, { parent: this, dependsOn: [podIdentityAgent] });
+
+        const cloudwatchRole = podRole("cloudwatch-agent", `CloudWatch agent and Fluent Bit of ${clusterName}`, undefined,
+            ["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"]);
+        addon("amazon-cloudwatch-observability", {
+            podIdentityAssociations: [{ serviceAccount: SERVICE_ACCOUNTS.cloudwatchAgent, roleArn: cloudwatchRole.arn }],
+        }, [podIdentityAgent]);
+
+        // --- Cluster Autoscaler: adds nodes when pods are pending, removes idle ones. ---
+        const autoscalerRole = podRole("cluster-autoscaler", `Cluster Autoscaler of ${clusterName}: resizes only this cluster's node groups`,
+            clusterAutoscalerPolicy(clusterName));
+        const autoscalerAccess = associate("cluster-autoscaler", "kube-system", SERVICE_ACCOUNTS.clusterAutoscaler, autoscalerRole);
+        new k8s.helm.v3.Release(`${name}-cluster-autoscaler`, {
+            name: "cluster-autoscaler",
+            namespace: "kube-system",
+            chart: CHARTS.clusterAutoscaler.chart,
+            version: CHARTS.clusterAutoscaler.version,
+            repositoryOpts: { repo: CHARTS.clusterAutoscaler.repo },
+            values: {
+                cloudProvider: "aws",
+                awsRegion: region,
+                autoDiscovery: { clusterName },
+                image: { tag: CLUSTER_AUTOSCALER_IMAGE[e.version] },
+                rbac: { serviceAccount: { create: true, name: SERVICE_ACCOUNTS.clusterAutoscaler } },
+                extraArgs: { "balance-similar-node-groups": true, expander: "least-waste", "skip-nodes-with-system-pods": false },
+            },
+        }, { ...k8sOpts, dependsOn: [autoscalerAccess] });
+
+        // --- AWS Load Balancer Controller: turns the Ingress into an ALB. ---
+        const lbcRole = podRole("load-balancer-controller", `AWS Load Balancer Controller of ${clusterName}`, loadBalancerControllerPolicy());
+        const lbcAccess = associate("load-balancer-controller", "kube-system", SERVICE_ACCOUNTS.loadBalancerController, lbcRole);
+        const lbc = new k8s.helm.v3.Release(`${name}-load-balancer-controller`, {
+            name: "aws-load-balancer-controller",
+            namespace: "kube-system",
+            chart: CHARTS.loadBalancerController.chart,
+            version: CHARTS.loadBalancerController.version,
+            repositoryOpts: { repo: CHARTS.loadBalancerController.repo },
+            values: {
+                clusterName,
+                region,
+                vpcId: network.vpcId,
+                serviceAccount: { create: true, name: SERVICE_ACCOUNTS.loadBalancerController },
+                replicaCount: config.scaling.min > 1 ? 2 : 1,
+            },
+        }, { ...k8sOpts, dependsOn: [lbcAccess] });
+
+        // --- Database: pods run in the nodes' (EKS cluster) security group, which the database admits. ---
+        const nodeSecurityGroupId = cluster.eksCluster.vpcConfig.clusterSecurityGroupId;
+        database.allowFrom(`${name}-db-access`, nodeSecurityGroupId, { parent: this });
+
+        // --- The app. ---
+        const ns = new k8s.core.v1.Namespace(`${name}-namespace`, {
+            metadata: { name: config.appName, labels: { "pod-security.kubernetes.io/enforce": "restricted" } },
+        }, k8sOpts);
+        const namespace = ns.metadata.name;
+
+        // RDS's managed secret, copied into a Kubernetes Secret (encrypted by the cluster's KMS key,
+        // and a Pulumi secret in state). Rotation is off (see Database), so the copy stays valid.
+        const secretValue = aws.secretsmanager.getSecretVersionOutput({ secretId: database.secretArn }, { parent: this }).secretString;
+        const dbSecret = new k8s.core.v1.Secret(`${name}-db-secret`, {
+            metadata: { name: "db-credentials", namespace },
+            type: "Opaque",
+            stringData: { DB_SECRET: pulumi.secret(secretValue) },
+        }, k8sOpts);
+
+        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
+            metadata: { name: APP_OBJECT, namespace },
+            automountServiceAccountToken: false,
+        }, k8sOpts);
+
+        const labels = { "app.kubernetes.io/name": APP_OBJECT, "app.kubernetes.io/instance": prefix };
+        const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, appDeployment({
+            config, namespace, labels, image: image.imageUri, serviceAccount: serviceAccount.metadata.name, secretName: dbSecret.metadata.name,
+            dbHost: database.address, dbPort: database.port, dbName: database.dbName,
+        }), {
+            ...k8sOpts,
+            // The HPA owns the replica count after creation.
+            ignoreChanges: ["spec.replicas"],
+        });
+
+        new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
+            metadata: { name: APP_OBJECT, namespace },
+            // One pod at a time during node drains and upgrades (a minAvailable of 1 would block
+            // draining a single-replica dev stack forever).
+            spec: { maxUnavailable: 1, selector: { matchLabels: labels } },
+        }, k8sOpts);
+
+        new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-hpa`, {
+            metadata: { name: APP_OBJECT, namespace },
+            spec: {
+                scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
+                minReplicas: config.scaling.min,
+                maxReplicas: config.scaling.max,
+                metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: config.cpuTargetPercent } } }],
+                behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+            },
+        }, k8sOpts);
+
+        const service = new k8s.core.v1.Service(`${name}-service`, {
+            metadata: { name: APP_OBJECT, namespace, labels },
+            spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
+        }, k8sOpts);
+
+        const ingress = new k8s.networking.v1.Ingress(`${name}-ingress`, appIngress({
+            namespace, labels, serviceName: service.metadata.name, certificateArn: domain?.certificateArn, host: config.domain?.name,
+        }), {
+            ...k8sOpts,
+            // Deleted before the controller, so the controller is still there to delete the ALB.
+            dependsOn: [lbc],
+        });
+        const albHostname = ingress.status.loadBalancer.ingress.apply((list) => {
+            const host = list?.[0]?.hostname;
+            if (!host) {
+                throw new Error(`EksTarget: the ingress ${APP_OBJECT} got no load balancer address; check the AWS Load Balancer Controller's logs`);
+            }
+            return host;
+        });
+
+        if (domain) {
+            const albZone = aws.lb.getHostedZoneIdOutput({ loadBalancerType: "application" }, { parent: this });
+            domain.alias(`${name}-alias`, { dnsName: albHostname, zoneId: albZone.id }, { parent: this });
+        }
+
+        this.url = domain ? domain.url : pulumi.interpolate`http://${albHostname}`;
+        this.healthUrl = pulumi.interpolate`${this.url}/health`;
+        this.clusterName = cluster.eksCluster.name;
+        this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
+        this.imageUri = image.imageUri;
+        this.namespace = namespace;
+        this.registerOutputs({
+            url: this.url, healthUrl: this.healthUrl, clusterName: this.clusterName, kubeconfig: this.kubeconfig,
+            imageUri: this.imageUri, namespace: this.namespace,
+        });
+    }
+}
+
+export const NODE_MANAGED_POLICIES = [
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+];
+
+/** The AWS Load Balancer Controller's own policy (kubernetes-sigs/aws-load-balancer-controller v3.5.0, docs/install/iam_policy.json). */
+export function loadBalancerControllerPolicy(): string {
+    // Minified: IAM counts a role's inline policies against 10,240 characters.
+    return JSON.stringify(JSON.parse(fs.readFileSync(path.join(__dirname, "iam", "aws-load-balancer-controller-v3.5.0.json"), "utf8")));
+}
+
+/** Cluster Autoscaler (kubernetes/autoscaler AWS README): reads everywhere, resizes only this cluster's tagged groups. */
+export function clusterAutoscalerPolicy(clusterName: string): string {
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Effect: "Allow",
+                Action: [
+                    "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLaunchConfigurations",
+                    "autoscaling:DescribeScalingActivities", "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
+                    "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements", "eks:DescribeNodegroup",
+                ],
+                Resource: "*",
+            },
+            {
+                Effect: "Allow",
+                Action: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                Resource: "*",
+                // Managed node groups tag their Auto Scaling groups with these two tags.
+                Condition: {
+                    StringEquals: {
+                        "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled": "true",
+                        [`aws:ResourceTag/k8s.io/cluster-autoscaler/${clusterName}`]: "owned",
+                    },
+                },
+            },
+        ],
+    });
+}
+
+interface DeploymentInputs {
+    readonly config: StackConfig;
+    readonly namespace: pulumi.Input<string>;
+    readonly labels: Record<string, string>;
+    readonly image: pulumi.Input<string>;
+    readonly serviceAccount: pulumi.Input<string>;
+    readonly secretName: pulumi.Input<string>;
+    readonly dbHost: pulumi.Input<string>;
+    readonly dbPort: pulumi.Input<number>;
+    readonly dbName: string;
+}
+
+/** gunicorn workers for a CPU limit in millicores: 2 per core + 1, between 2 and 8. */
+export function podWorkers(cpuLimitMillis: number): number {
+    return Math.max(2, Math.min(8, Math.floor((2 * cpuLimitMillis) / 1000) + 1));
+}
+
+/** The app's Deployment: hardened pod, probes on /ready and /health, zero-downtime rollout. */
+export function appDeployment(i: DeploymentInputs): k8s.apps.v1.DeploymentArgs {
+    const { config } = i;
+    const e = config.eks;
+    const port = config.appPort;
+    return {
+        metadata: { name: APP_OBJECT, namespace: i.namespace, labels: i.labels },
+        spec: {
+            replicas: config.scaling.min,
+            selector: { matchLabels: i.labels },
+            strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+            // A rollout whose pods never get ready is reported failed (and `pulumi up` fails) after this.
+            progressDeadlineSeconds: 300,
+            revisionHistoryLimit: 5,
+            template: {
+                metadata: { labels: i.labels },
+                spec: {
+                    serviceAccountName: i.serviceAccount,
+                    automountServiceAccountToken: false,
+                    securityContext: {
+                        runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001,
+                        seccompProfile: { type: "RuntimeDefault" },
+                    },
+                    // Spread over zones (and nodes) so a zone outage leaves replicas running.
+                    topologySpreadConstraints: [
+                        { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: i.labels } },
+                        { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: i.labels } },
+                    ],
+                    terminationGracePeriodSeconds: 45,
+                    containers: [{
+                        name: APP_OBJECT,
+                        image: i.image,
+                        imagePullPolicy: "IfNotPresent",
+                        ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
+                        env: [
+                            { name: "PORT", value: String(port) },
+                            { name: "WEB_CONCURRENCY", value: String(podWorkers(e.podCpuLimit)) },
+                            { name: "DB_HOST", value: i.dbHost },
+                            { name: "DB_PORT", value: pulumi.output(i.dbPort).apply(String) },
+                            { name: "DB_NAME", value: i.dbName },
+                            { name: "DB_SSLMODE", value: "require" },
+                            { name: "DB_SECRET", valueFrom: { secretKeyRef: { name: i.secretName, key: "DB_SECRET" } } },
+                        ],
+                        resources: {
+                            requests: { cpu: `${e.podCpu}m`, memory: `${e.podMemory}Mi` },
+                            limits: { cpu: `${e.podCpuLimit}m`, memory: `${e.podMemory}Mi` },
+                        },
+                        // Ready only when the database answers; alive as long as the process serves.
+                        readinessProbe: { httpGet: { path: "/ready", port: "http" }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+                        livenessProbe: { httpGet: { path: "/health", port: "http" }, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 4 },
+                        startupProbe: { httpGet: { path: "/health", port: "http" }, periodSeconds: 2, failureThreshold: 30 },
+                        // Keep serving while the ALB deregisters the pod, then gunicorn drains gracefully.
+                        lifecycle: { preStop: { sleep: { seconds: 10 } } },
+                        securityContext: {
+                            allowPrivilegeEscalation: false,
+                            readOnlyRootFilesystem: true,
+                            runAsNonRoot: true,
+                            capabilities: { drop: ["ALL"] },
+                        },
+                        volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                    }],
+                    volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+                },
+            },
+        },
+    };
+}
+
+interface IngressInputs {
+    readonly namespace: pulumi.Input<string>;
+    readonly labels: Record<string, string>;
+    readonly serviceName: pulumi.Input<string>;
+    readonly certificateArn?: pulumi.Input<string>;
+    readonly host?: string;
+}
+
+/** An internet-facing ALB to the pods' IPs, checking /health; HTTPS plus redirect with a certificate. */
+export function appIngress(i: IngressInputs): k8s.networking.v1.IngressArgs {
+    const annotations: Record<string, pulumi.Input<string>> = {
+        "alb.ingress.kubernetes.io/scheme": "internet-facing",
+        "alb.ingress.kubernetes.io/target-type": "ip",
+        "alb.ingress.kubernetes.io/healthcheck-path": "/health",
+        "alb.ingress.kubernetes.io/success-codes": "200",
+        "alb.ingress.kubernetes.io/healthcheck-interval-seconds": "10",
+        "alb.ingress.kubernetes.io/healthy-threshold-count": "2",
+        "alb.ingress.kubernetes.io/unhealthy-threshold-count": "3",
+        "alb.ingress.kubernetes.io/target-group-attributes": "deregistration_delay.timeout_seconds=15",
+        "alb.ingress.kubernetes.io/load-balancer-attributes": "routing.http.drop_invalid_header_fields.enabled=true",
+        "alb.ingress.kubernetes.io/listen-ports": i.certificateArn ? '[{"HTTP": 80}, {"HTTPS": 443}]' : '[{"HTTP": 80}]',
+    };
+    if (i.certificateArn) {
+        annotations["alb.ingress.kubernetes.io/certificate-arn"] = i.certificateArn;
+        annotations["alb.ingress.kubernetes.io/ssl-redirect"] = "443";
+        annotations["alb.ingress.kubernetes.io/ssl-policy"] = SSL_POLICY;
+    }
+    return {
+        metadata: { name: APP_OBJECT, namespace: i.namespace, labels: i.labels, annotations },
+        spec: {
+            ingressClassName: "alb",
+            rules: [{
+                ...(i.host ? { host: i.host } : {}),
+                http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: i.serviceName, port: { name: "http" } } } }] },
+            }],
+        },
+    };
+}
+
+/** The registry entry: builds the component and maps it onto the outputs contract. */
+export const eksTarget: Target = {
+    name: "eks",
+    deploy(args: TargetArgs, opts?: pulumi.ComponentResourceOptions): TargetOutputs {
+        const t = new EksTarget(`${args.config.appName}-eks`, args, opts);
+        return {
+            url: t.url,
+            healthUrl: t.healthUrl,
+            extra: { clusterName: t.clusterName, kubeconfig: t.kubeconfig, imageUri: t.imageUri, namespace: t.namespace },
+        };
+    },
+};
