@@ -66,6 +66,17 @@ describe("config", () => {
         assert.deepStrictEqual(problemsOf({ target: "ecs", ecsContainerInsights: "on" }), ['ecsContainerInsights must be one of enabled, enhanced (got "on")']);
     });
 
+    it("checks the EKS settings: node bounds, CPU request vs limit, version, and node architecture vs image", () => {
+        assert.deepStrictEqual(problemsOf({ target: "eks", eksNodeMin: "4", eksNodeMax: "2" }), ["eksNodeMax must be at least eksNodeMin (got eksNodeMin=4, eksNodeMax=2)"]);
+        assert.deepStrictEqual(problemsOf({ target: "eks", eksPodCpu: "500", eksPodCpuLimit: "250" }), ["eksPodCpuLimit must be at least eksPodCpu (got 250 < 500 millicores)"]);
+        assert.deepStrictEqual(problemsOf({ target: "eks", eksVersion: "1.29" }), ['eksVersion must be one of 1.33, 1.34, 1.35 (got "1.29")']);
+        assert.deepStrictEqual(problemsOf({ target: "eks", eksNodeInstanceType: "m7g.large" }),
+            ['eksNodeInstanceType "m7g.large" is arm64 (Graviton) but imagePlatform is linux/amd64: pick a matching instance type or platform']);
+        // The same pair is fine where EKS is not the target.
+        assert.strictEqual(parse({ target: "ecs", eksNodeInstanceType: "m7g.large" }).eks.nodeInstanceType, "m7g.large");
+        assert.match(problemsOf({ target: "eks", eksAdminRoleArn: "platform-admins" })[0], /^eksAdminRoleArn must be an IAM role ARN/);
+    });
+
     it("reports every problem at once", () => {
         const problems = problemsOf({ target: "nope", minCapacity: "5", maxCapacity: "2", dbAllocatedStorage: "200", dbMaxAllocatedStorage: "100", tragte: "ecs" });
         assert.strictEqual(problems.length, 4, problems.join("\n"));
