@@ -52,6 +52,11 @@ export function program(options: ProgramOptions = {}): StackOutputs {
         buildDir: options.buildDir ?? path.join(__dirname, ".build"),
     });
 
+    // 4. The domain points at whichever platform serves: one record, updated in place on a move.
+    if (domain) {
+        domain.alias(`${config.appName}-alias`, out.endpoint, { parent: domain });
+    }
+
     return {
         target: config.target,
         url: out.url,

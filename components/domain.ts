@@ -63,7 +63,7 @@ export class Domain extends pulumi.ComponentResource {
         this.registerOutputs({ zoneId: this.zoneId, certificateArn: this.certificateArn, url: this.url });
     }
 
-    /** Points the domain at `target` with an A alias record; parent it to the target using it. */
+    /** Points the domain at `target` with an A alias record. One per stack, owned by the stack, not a target. */
     alias(name: string, target: AliasTarget, opts?: pulumi.CustomResourceOptions): aws.route53.Record {
         return new aws.route53.Record(name, {
             zoneId: this.zoneId,

@@ -107,6 +107,8 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
     readonly applicationName: pulumi.Output<string>;
     readonly versionLabel: pulumi.Output<string>;
     readonly bundleBucket: pulumi.Output<string>;
+    /** The environment's CNAME and Elastic Beanstalk's zone, for the stack's alias record. */
+    readonly endpoint: TargetOutputs["endpoint"];
 
     constructor(name: string, args: BeanstalkTargetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:beanstalk:BeanstalkTarget", name, {}, opts);
@@ -233,10 +235,7 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
             waitForReadyTimeout: "30m",
         }, { parent: this });
 
-        if (domain) {
-            const ebZone = aws.elasticbeanstalk.getHostedZoneOutput({}, { parent: this });
-            domain.alias(`${name}-alias`, { dnsName: env.cname, zoneId: ebZone.id }, { parent: this });
-        }
+        this.endpoint = { dnsName: env.cname, zoneId: aws.elasticbeanstalk.getHostedZoneOutput({}, { parent: this }).id };
 
         this.url = domain ? domain.url : pulumi.interpolate`http://${env.cname}`;
         this.healthUrl = pulumi.interpolate`${this.url}/health`;
@@ -411,6 +410,7 @@ export const beanstalk: Target = {
         return {
             url: t.url,
             healthUrl: t.healthUrl,
+            endpoint: t.endpoint,
             extra: {
                 environmentName: t.environmentName,
                 applicationName: t.applicationName,

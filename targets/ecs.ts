@@ -37,6 +37,8 @@ export class EcsTarget extends pulumi.ComponentResource {
     readonly clusterName: pulumi.Output<string>;
     readonly serviceName: pulumi.Output<string>;
     readonly loadBalancerDnsName: pulumi.Output<string>;
+    /** The ALB, for the stack's alias record. */
+    readonly endpoint: TargetOutputs["endpoint"];
 
     constructor(name: string, args: EcsTargetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:ecs:EcsTarget", name, {}, opts);
@@ -271,10 +273,7 @@ export class EcsTarget extends pulumi.ComponentResource {
             }, { parent: this });
         }
 
-        if (domain) {
-            domain.alias(`${name}-alias`, { dnsName: alb.loadBalancer.dnsName, zoneId: alb.loadBalancer.zoneId }, { parent: this });
-        }
-
+        this.endpoint = { dnsName: alb.loadBalancer.dnsName, zoneId: alb.loadBalancer.zoneId };
         this.url = domain ? domain.url : pulumi.interpolate`http://${alb.loadBalancer.dnsName}`;
         this.healthUrl = pulumi.interpolate`${this.url}/health`;
         this.imageUri = image.imageUri;
@@ -360,6 +359,7 @@ export const ecs: Target = {
         return {
             url: t.url,
             healthUrl: t.healthUrl,
+            endpoint: t.endpoint,
             extra: {
                 imageUri: t.imageUri,
                 repositoryUrl: t.repositoryUrl,

@@ -50,6 +50,8 @@ export class EksTarget extends pulumi.ComponentResource {
     readonly kubeconfig: pulumi.Output<string>;
     readonly imageUri: pulumi.Output<string>;
     readonly namespace: pulumi.Output<string>;
+    /** The Ingress's ALB, for the stack's alias record. */
+    readonly endpoint: TargetOutputs["endpoint"];
 
     constructor(name: string, args: EksTargetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:eks:EksTarget", name, {}, opts);
@@ -291,10 +293,7 @@ export class EksTarget extends pulumi.ComponentResource {
             return host;
         });
 
-        if (domain) {
-            const albZone = aws.lb.getHostedZoneIdOutput({ loadBalancerType: "application" }, { parent: this });
-            domain.alias(`${name}-alias`, { dnsName: albHostname, zoneId: albZone.id }, { parent: this });
-        }
+        this.endpoint = { dnsName: albHostname, zoneId: aws.lb.getHostedZoneIdOutput({ loadBalancerType: "application" }, { parent: this }).id };
 
         this.url = domain ? domain.url : pulumi.interpolate`http://${albHostname}`;
         this.healthUrl = pulumi.interpolate`${this.url}/health`;
@@ -483,6 +482,7 @@ export const eksTarget: Target = {
         return {
             url: t.url,
             healthUrl: t.healthUrl,
+            endpoint: t.endpoint,
             extra: { clusterName: t.clusterName, kubeconfig: t.kubeconfig, imageUri: t.imageUri, namespace: t.namespace },
         };
     },

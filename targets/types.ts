@@ -23,6 +23,12 @@ export interface TargetOutputs {
     readonly url: pulumi.Output<string>;
     /** The shallow health endpoint every load balancer checks. */
     readonly healthUrl: pulumi.Output<string>;
+    /**
+     * The public endpoint's DNS name and Route 53 zone. The stack points the domain at it with one
+     * alias record that outlives targets: a target switch updates that record in place (two records
+     * for one name cannot coexist during the switch).
+     */
+    readonly endpoint: { readonly dnsName: pulumi.Output<string>; readonly zoneId: pulumi.Output<string> };
     /** Platform-specific outputs (environment name, image URI, cluster name...), exported as-is. */
     readonly extra: Readonly<Record<string, pulumi.Output<unknown>>>;
 }

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PlannedResource, PlanResult } from "../harness/run";
 import { contextDigest } from "../lib/dockerContext";
 import { gunicornWorkers, ignoreAutoscaledDesiredCount } from "../targets/ecs";
-import { all, APP_DIR, appCopy, diffPlans, input, one, parsePolicy, planStack } from "./helpers";
+import { all, APP_DIR, appCopy, diffPlans, input, one, parsePolicy, planStack, stackLevel } from "./helpers";
 
 type Container = {
     name: string; image: string; essential: boolean; user: string; readonlyRootFilesystem: boolean; stopTimeout: number;
@@ -377,6 +377,22 @@ describe("target: ecs", function () {
             assert.notDeepStrictEqual(input(image, "tags"), input(one(dev, "docker-build:index:Image"), "tags"));
             // The service moves to the new revision in place: an update, never a replacement.
             assert.notStrictEqual(input(one(after, "awsx:ecs:FargateService"), "taskDefinition"), input(one(dev, "awsx:ecs:FargateService"), "taskDefinition"));
+        });
+
+        it("with a domain, the move updates the one alias record in place instead of racing a second one", async () => {
+            const sets = ["domainName=app.example.com"];
+            const before = await planStack("prod", sets);
+            const after = await planStack("prod", [...sets, "target=ecs"]);
+            const record = (plan: PlanResult) => {
+                const records = all(plan, "aws:route53/record:Record").filter((r) => input(r, "type") === "A");
+                assert.strictEqual(records.length, 1, "exactly one A record for the domain");
+                return records[0];
+            };
+            assert.strictEqual(record(before).urn, record(after).urn);
+            assert.ok(stackLevel(after)(record(after)), "owned by the stack, not by a target");
+            assert.deepStrictEqual(diffPlans(before, after).changed.get(record(after).urn), ["aliases"]);
+            assert.match(input<{ name: string }[]>(record(before), "aliases")[0].name, /elasticbeanstalk\.com$/);
+            assert.match(input<{ name: string }[]>(record(after), "aliases")[0].name, /^flask-app-ecs-alb-.*\.elb\.amazonaws\.com$/);
         });
 
         it("moving a stack from beanstalk to ecs keeps the VPC, the database and its secret untouched", async () => {
