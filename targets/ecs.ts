@@ -7,6 +7,7 @@ import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerImage } from "../components/containerImage";
 import { fargateMemoryChoices, StackConfig } from "../config";
+import { gunicornWorkers } from "../lib/sizing";
 import { SSL_POLICY } from "./beanstalk";
 import { Target, TargetArgs, TargetOutputs } from "./types";
 
@@ -299,11 +300,6 @@ interface ContainerInputs {
     readonly dbSecretArn: pulumi.Input<string>;
 }
 
-/** gunicorn workers for a task of `cpu` units: 2 per vCPU + 1, between 2 and 8. */
-export function gunicornWorkers(cpu: number): number {
-    return Math.max(2, Math.min(8, Math.floor((2 * cpu) / 1024) + 1));
-}
-
 /** The app container: plain settings as environment, the credentials as an ECS secret (ARN only). */
 export function containerDefinition(i: ContainerInputs): pulumi.Input<Record<string, unknown>> {
     const port = i.config.appPort;
@@ -315,7 +311,7 @@ export function containerDefinition(i: ContainerInputs): pulumi.Input<Record<str
         environment: [
             { name: "PORT", value: String(port) },
             // Fargate does not cap the CPUs the container sees, so size gunicorn to the task's share.
-            { name: "WEB_CONCURRENCY", value: String(gunicornWorkers(i.config.ecs.cpu)) },
+            { name: "WEB_CONCURRENCY", value: String(gunicornWorkers(i.config.ecs.cpu / 1024)) },
             { name: "DB_HOST", value: i.dbHost },
             { name: "DB_PORT", value: pulumi.output(i.dbPort).apply(String) },
             { name: "DB_NAME", value: i.dbName },

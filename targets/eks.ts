@@ -11,6 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerImage } from "../components/containerImage";
 import { EksVersion, StackConfig } from "../config";
+import { gunicornWorkers } from "../lib/sizing";
 import { SSL_POLICY } from "./beanstalk";
 import { Target, TargetArgs, TargetOutputs } from "./types";
 
@@ -362,11 +363,6 @@ interface DeploymentInputs {
     readonly dbName: string;
 }
 
-/** gunicorn workers for a CPU limit in millicores: 2 per core + 1, between 2 and 8. */
-export function podWorkers(cpuLimitMillis: number): number {
-    return Math.max(2, Math.min(8, Math.floor((2 * cpuLimitMillis) / 1000) + 1));
-}
-
 /** The app's Deployment: hardened pod, probes on /ready and /health, zero-downtime rollout. */
 export function appDeployment(i: DeploymentInputs): k8s.apps.v1.DeploymentArgs {
     const { config } = i;
@@ -403,7 +399,7 @@ export function appDeployment(i: DeploymentInputs): k8s.apps.v1.DeploymentArgs {
                         ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
                         env: [
                             { name: "PORT", value: String(port) },
-                            { name: "WEB_CONCURRENCY", value: String(podWorkers(e.podCpuLimit)) },
+                            { name: "WEB_CONCURRENCY", value: String(gunicornWorkers(e.podCpuLimit / 1000)) },
                             { name: "DB_HOST", value: i.dbHost },
                             { name: "DB_PORT", value: pulumi.output(i.dbPort).apply(String) },
                             { name: "DB_NAME", value: i.dbName },

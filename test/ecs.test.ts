@@ -4,9 +4,10 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { PlannedResource, PlanResult } from "../harness/run";
+import { PlanResult } from "../harness/run";
 import { contextDigest } from "../lib/dockerContext";
-import { gunicornWorkers, ignoreAutoscaledDesiredCount } from "../targets/ecs";
+import { gunicornWorkers } from "../lib/sizing";
+import { ignoreAutoscaledDesiredCount } from "../targets/ecs";
 import { all, APP_DIR, appCopy, diffPlans, input, one, parsePolicy, planStack, stackLevel } from "./helpers";
 
 type Container = {
@@ -32,15 +33,6 @@ const FARGATE_SIZES: Record<string, number[]> = {
     4096: Array.from({ length: 23 }, (_, i) => 8192 + i * 1024),
     8192: Array.from({ length: 12 }, (_, i) => 16384 + i * 4096),
     16384: Array.from({ length: 12 }, (_, i) => 32768 + i * 8192),
-};
-
-const underTarget = (plan: PlanResult, prefix: string) => {
-    const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
-    const under = (urn: string | null): boolean => {
-        const r = urn ? byUrn.get(urn) : undefined;
-        return r !== undefined && (r.type.startsWith(prefix) || under(r.parent));
-    };
-    return (r: PlannedResource) => under(r.urn);
 };
 
 describe("target: ecs", function () {
@@ -228,7 +220,7 @@ describe("target: ecs", function () {
                 assert.ok(FARGATE_SIZES[cpu]?.includes(Number(input(td, "memory"))), `${cpu}/${input(td, "memory")}`);
                 assert.deepStrictEqual(input(td, "requiresCompatibilities"), ["FARGATE"]);
                 assert.strictEqual(input(td, "networkMode"), "awsvpc");
-                assert.strictEqual(containers(plan)[0].environment.find((e) => e.name === "WEB_CONCURRENCY")?.value, String(gunicornWorkers(Number(cpu))));
+                assert.strictEqual(containers(plan)[0].environment.find((e) => e.name === "WEB_CONCURRENCY")?.value, String(gunicornWorkers(Number(cpu) / 1024)));
             }
             await assert.rejects(planStack("dev", ["target=ecs", "ecsCpu=256", "ecsMemory=4096"]),
                 /ecsMemory must be one of 512, 1024, 2048 for ecsCpu=256 \(got 4096\)/);
@@ -398,12 +390,11 @@ describe("target: ecs", function () {
         it("moving a stack from beanstalk to ecs keeps the VPC, the database and its secret untouched", async () => {
             const before = await planStack("dev");
             const d = diffPlans(before, dev);
-            const inBeanstalk = underTarget(before, "platform:beanstalk:");
-            const inEcs = underTarget(dev, "platform:ecs:");
+            const [wasStackLevel, isStackLevel] = [stackLevel(before), stackLevel(dev)];
             const byUrnBefore = new Map(before.resources.map((r) => [r.urn, r]));
             const byUrnAfter = new Map(dev.resources.map((r) => [r.urn, r]));
-            assert.ok(d.removed.every((u) => inBeanstalk(byUrnBefore.get(u)!)), "only beanstalk resources go");
-            assert.ok(d.added.every((u) => inEcs(byUrnAfter.get(u)!)), "only ecs resources come");
+            assert.ok(d.removed.every((u) => !wasStackLevel(byUrnBefore.get(u)!) && u.includes("beanstalk")), "only beanstalk resources go");
+            assert.ok(d.added.every((u) => !isStackLevel(byUrnAfter.get(u)!) && u.includes("-ecs")), "only ecs resources come");
             assert.deepStrictEqual([...d.changed.keys()], [], "no stack-level input changes");
             for (const type of ["awsx:ec2:Vpc", "aws:rds/instance:Instance", "aws:secretsmanager/secretRotation:SecretRotation", "aws:kms/key:Key", "aws:rds/subnetGroup:SubnetGroup"]) {
                 assert.strictEqual(one(before, type).urn, one(dev, type).urn, type);
