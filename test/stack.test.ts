@@ -1,7 +1,7 @@
 // The stack-level pieces every target shares: network and database, on the committed stacks.
 import * as assert from "assert";
 import { PlanResult } from "../harness/run";
-import { all, input, one, parsePolicy, planStack } from "./helpers";
+import { all, input, one, parsePolicy, planStack, stackLevel } from "./helpers";
 
 describe("network and database (stack level)", function () {
     this.timeout(120000);
@@ -76,17 +76,10 @@ describe("network and database (stack level)", function () {
 
     it("names stack-level resources without the target, so a target switch keeps them", async () => {
         // Everything not under the target's component, following parent links.
-        const stackLevel = (plan: PlanResult) => {
-            const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
-            const underTarget = (urn: string | null): boolean => {
-                const r = urn ? byUrn.get(urn) : undefined;
-                return r !== undefined && (r.type.startsWith("platform:beanstalk:") || underTarget(r.parent));
-            };
-            return plan.resources.filter((r) => !underTarget(r.urn));
-        };
-        for (const r of stackLevel(dev)) {
+        const atStackLevel = dev.resources.filter(stackLevel(dev));
+        for (const r of atStackLevel) {
             assert.ok(!/beanstalk|ecs|eks/i.test(r.urn), r.urn);
         }
-        assert.ok(stackLevel(dev).some((r) => r.type === "aws:rds/instance:Instance"));
+        assert.ok(atStackLevel.some((r) => r.type === "aws:rds/instance:Instance"));
     });
 });
