@@ -180,8 +180,9 @@ export const CONFIG_SCHEMA = {
         description: "Elastic Beanstalk: EC2 instance type (Graviton types are cheaper for the Python platform).",
     },
     ebSolutionStack: {
-        type: "string", pattern: /^64bit Amazon Linux 2023 v\d+\.\d+\.\d+ running Python 3\.\d+$/,
-        patternHint: "a full Amazon Linux 2023 Python solution stack name such as \"64bit Amazon Linux 2023 v4.5.0 running Python 3.12\"",
+        // Python 3.11 only: the minor app/scripts/venv.sh tests with and the image runs (test/appenv.test.ts).
+        type: "string", pattern: /^64bit Amazon Linux 2023 v\d+\.\d+\.\d+ running Python 3\.11$/,
+        patternHint: "a full Amazon Linux 2023 Python 3.11 solution stack name such as \"64bit Amazon Linux 2023 v4.5.0 running Python 3.11\" (the app is tested on Python 3.11)",
         description: "Elastic Beanstalk: pin a platform version. Empty: the newest Amazon Linux 2023 Python platform.",
     },
     ebDeploymentPolicy: {
