@@ -357,7 +357,7 @@ export function beanstalkSettings(i: SettingsInputs): SettingsSpec {
             DB_HOST: i.dbHost,
             DB_PORT: i.dbPort,
             DB_NAME: i.dbName,
-            DB_SSLMODE: "require",
+            DB_SSLMODE: "verify-full", // the app trusts its bundled RDS CAs (app/clients_service/rds-ca-bundle.pem)
         },
         // Fetched from Secrets Manager at instance bootstrap; the console shows only the ARN.
         "aws:elasticbeanstalk:application:environmentsecrets": {

@@ -315,7 +315,7 @@ export function containerDefinition(i: ContainerInputs): pulumi.Input<Record<str
             { name: "DB_HOST", value: i.dbHost },
             { name: "DB_PORT", value: pulumi.output(i.dbPort).apply(String) },
             { name: "DB_NAME", value: i.dbName },
-            { name: "DB_SSLMODE", value: "require" },
+            { name: "DB_SSLMODE", value: "verify-full" }, // the app trusts its bundled RDS CAs (app/clients_service/rds-ca-bundle.pem)
         ],
         // The agent resolves this at task start through the execution role; only the ARN is stored.
         secrets: [{ name: "DB_SECRET", valueFrom: i.dbSecretArn }],

@@ -403,7 +403,7 @@ export function appDeployment(i: DeploymentInputs): k8s.apps.v1.DeploymentArgs {
                             { name: "DB_HOST", value: i.dbHost },
                             { name: "DB_PORT", value: pulumi.output(i.dbPort).apply(String) },
                             { name: "DB_NAME", value: i.dbName },
-                            { name: "DB_SSLMODE", value: "require" },
+                            { name: "DB_SSLMODE", value: "verify-full" }, // the app trusts its bundled RDS CAs (app/clients_service/rds-ca-bundle.pem)
                             { name: "DB_SECRET", valueFrom: { secretKeyRef: { name: i.secretName, key: "DB_SECRET" } } },
                         ],
                         resources: {

@@ -142,7 +142,7 @@ describe("beanstalk target", function () {
             assert.strictEqual(s.get("aws:elasticbeanstalk:application:environment/PORT"), "8000");
             assert.strictEqual(s.get("aws:elasticbeanstalk:application:environment/DB_PORT"), "5432");
             assert.strictEqual(s.get("aws:elasticbeanstalk:application:environment/DB_NAME"), "app");
-            assert.strictEqual(s.get("aws:elasticbeanstalk:application:environment/DB_SSLMODE"), "require");
+            assert.strictEqual(s.get("aws:elasticbeanstalk:application:environment/DB_SSLMODE"), "verify-full");
             assert.match(s.get("aws:elasticbeanstalk:application:environmentsecrets/DB_SECRET")!, /^arn:aws:secretsmanager:us-east-1:\d{12}:secret:rds!db-/);
             for (const key of s.keys()) {
                 assert.ok(!/PASSWORD|DATABASE_URL/.test(key), `${key} would put a credential in the console`);

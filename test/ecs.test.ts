@@ -235,7 +235,7 @@ describe("target: ecs", function () {
                 for (const e of c.environment) {
                     assert.ok(!/secret|password|token|\[secret\]|arn:/i.test(e.value), `${e.name}=${e.value}`);
                 }
-                assert.strictEqual(c.environment.find((e) => e.name === "DB_SSLMODE")?.value, "require");
+                assert.strictEqual(c.environment.find((e) => e.name === "DB_SSLMODE")?.value, "verify-full");
                 assert.ok(!input<string>(one(plan, "aws:ecs/taskDefinition:TaskDefinition"), "containerDefinitions").includes("[secret]"));
             }
         });

@@ -120,7 +120,7 @@ describe("target: eks", function () {
                 for (const e of env.filter((x) => x.value !== undefined)) {
                     assert.ok(!/password|mock-password|\[secret\]/i.test(e.value!), `${e.name}=${e.value}`);
                 }
-                assert.strictEqual(env.find((e) => e.name === "DB_SSLMODE")?.value, "require");
+                assert.strictEqual(env.find((e) => e.name === "DB_SSLMODE")?.value, "verify-full");
                 assert.ok(!JSON.stringify(plan.outputs).includes("mock-password"));
                 assert.strictEqual(plan.outputs.kubeconfig, "[secret]");
             }

@@ -64,7 +64,7 @@ describe("bundle zip", () => {
 
     it("the real app's bundle has what Elastic Beanstalk runs and nothing else", () => {
         const names = bundleDirectory(APP_DIR).entries.map((e) => e.name);
-        for (const needed of ["Procfile", "requirements.txt", "wsgi.py", "gunicorn.conf.py"]) {
+        for (const needed of ["Procfile", "requirements.txt", "wsgi.py", "gunicorn.conf.py", "clients_service/rds-ca-bundle.pem"]) {
             assert.ok(names.includes(needed), `bundle lacks ${needed}`);
         }
         assert.ok(!names.some((n) => /(^|\/)tests?\/|__pycache__|\.db$|^Dockerfile$/.test(n)), names.join("\n"));

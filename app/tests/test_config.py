@@ -147,3 +147,44 @@ def test_run_local_serves_time_with_sqlite(tmp_path):
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
+
+
+# ------------------------------------------------------------------ TLS: who the server is
+
+def test_verify_full_trusts_the_shipped_rds_bundle_by_default():
+    from clients_service.config import RDS_CA_BUNDLE
+    # Relative to the package, so it resolves under /app (image) and /var/app/current (Beanstalk).
+    assert RDS_CA_BUNDLE == os.path.join(APP_DIR, "clients_service", "rds-ca-bundle.pem")
+    with open(RDS_CA_BUNDLE) as f:
+        assert f.read().count("-----BEGIN CERTIFICATE-----") >= 3
+    for env in ({"DB_HOST": "db.example", "DB_SSLMODE": "verify-full"},
+                {"DB_SECRET": '{"username": "u", "password": "p"}', "DB_HOST": "db.example",
+                 "DB_SSLMODE": "verify-full"},
+                {"DATABASE_URL": "postgresql://u@db.example/app", "DB_SSLMODE": "verify-full"},
+                {"DATABASE_URL": "postgresql://u@db.example/app?sslmode=verify-ca"}):
+        p = pg_params(env)
+        assert p["sslrootcert"] == RDS_CA_BUNDLE, env
+        assert p["sslmode"] in ("verify-full", "verify-ca")
+
+
+def test_sslrootcert_override_and_non_verifying_modes(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    p = pg_params({"DB_HOST": "h", "DB_SSLMODE": "verify-full", "DB_SSLROOTCERT": str(ca)})
+    assert p["sslrootcert"] == str(ca)
+    # A CA file named in DATABASE_URL is kept, unless DB_SSLROOTCERT says otherwise.
+    url = "postgresql://u@h/app?sslmode=verify-full&sslrootcert=/etc/my-ca.pem"
+    assert pg_params({"DATABASE_URL": url})["sslrootcert"] == "/etc/my-ca.pem"
+    assert pg_params({"DATABASE_URL": url, "DB_SSLROOTCERT": str(ca)})["sslrootcert"] == str(ca)
+    # Modes that do not verify get no CA file (libpq would turn require into verify-ca).
+    for mode in ("require", "prefer", "disable"):
+        assert "sslrootcert" not in pg_params({"DB_HOST": "h", "DB_SSLMODE": mode})
+
+
+def test_bad_ssl_settings_name_the_key_value_and_choices(tmp_path):
+    with pytest.raises(ConfigError, match=r"DB_SSLMODE must be one of disable, allow, prefer, "
+                                          r"require, verify-ca, verify-full, got 'verify'"):
+        resolve_settings({"DB_HOST": "h", "DB_SSLMODE": "verify"})
+    missing = str(tmp_path / "nope.pem")
+    with pytest.raises(ConfigError, match="DB_SSLROOTCERT: CA file .*nope.pem.* does not exist"):
+        resolve_settings({"DB_HOST": "h", "DB_SSLMODE": "verify-full", "DB_SSLROOTCERT": missing})
