@@ -159,6 +159,7 @@ describe("the app's Python environment", () => {
         // Nothing missing: the check is silent.
         const ok = child.spawnSync("bash", [SETUP_SH, "--check"], { env: { ...env, FAKE_MISSING: "" }, encoding: "utf8" });
         assert.deepStrictEqual([ok.status, ok.stdout, ok.stderr], [0, "", ""]);
+        fs.rmSync(bin, { recursive: true, force: true });
     });
 
     it("a pin the package index lacks is one line naming the Debian package, not a pip dump", function () {
@@ -172,11 +173,11 @@ describe("the app's Python environment", () => {
         this.timeout(180_000);
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "venv-nopool-"));
         const r = child.spawnSync("bash", [VENV_SH], { env: { ...process.env, BASE_PYTHON: pyenv, APP_VENV: path.join(tmp, "venv") }, encoding: "utf8", timeout: 170_000 });
+        fs.rmSync(tmp, { recursive: true, force: true });
         assert.strictEqual(r.status, 2, r.stdout + r.stderr);
         const lines = r.stderr.trim().split("\n").filter((l) => !l.startsWith("== building"));
         assert.strictEqual(lines.length, 1, r.stderr);
         assert.match(lines[0], /^venv\.sh: pip could not install app\/requirements\.txt: ERROR: No matching distribution found for psycopg-pool==3\.1\.5 -- Debian supplies it: (sudo )?apt-get install -y python3-psycopg-pool .*\(full log: .*\)$/);
-        fs.rmSync(tmp, { recursive: true, force: true });
     });
 
     it("npm run app builds the venv on a fresh machine and serves /time on SQLite", async function () {
