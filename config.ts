@@ -57,6 +57,11 @@ export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 36
 
 interface BaseSpec {
     readonly description: string;
+    /**
+     * The stack must set it. Any other key without a default is optional: Pulumi.yaml declares it
+     * with `default: ""`, which the CLI passes as "" and `Reader.get` reads as unset.
+     */
+    readonly required?: boolean;
 }
 interface StringSpec extends BaseSpec {
     readonly type: "string";
@@ -86,7 +91,7 @@ export type KeySpec = StringSpec | IntegerSpec | BooleanSpec;
  */
 export const CONFIG_SCHEMA = {
     target: {
-        type: "string", oneOf: TARGET_NAMES,
+        type: "string", oneOf: TARGET_NAMES, required: true,
         description: "The platform the app runs on: beanstalk (Elastic Beanstalk), ecs (ECS Fargate behind an ALB) or eks (EKS). Changing it moves the app; the network and database stay.",
     },
     appName: {

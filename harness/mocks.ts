@@ -14,6 +14,13 @@ export interface MockCloudOptions {
     readonly solutionStacks?: readonly string[];
     /** Route 53 public hosted zones that exist in the account. */
     readonly hostedZones?: readonly string[];
+    /**
+     * A first `pulumi preview`: nothing exists yet, so the engine answers a create with the inputs
+     * the provider checked and nothing it computes; the SDK then marks every other output unknown
+     * (@pulumi/pulumi runtime/rpc.js resolveProperties: a missing property resolves as unknown when
+     * isDryRun). The same holds for awsx and eks components, whose children are only planned.
+     */
+    readonly preview?: boolean;
 }
 
 /** A realistic slice of `aws elasticbeanstalk list-available-solution-stacks`, newest first. */
@@ -51,6 +58,9 @@ export class MockCloud implements pulumi.runtime.Mocks {
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Props } {
         const inputs = (args.inputs ?? {}) as Props;
+        if (this.opts.preview === true) {
+            return { id: undefined, state: { ...inputs } };
+        }
         const computed = this.computed(args.type, args.name, inputs);
         const id = typeof computed.id === "string" ? computed.id : `${args.name}-${hex(args.type + args.name, 8)}`;
         return { id, state: { ...inputs, ...computed } };

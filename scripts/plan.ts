@@ -1,6 +1,8 @@
-// `npm run plan -- --stack dev [--set key=value ...] [--json]`
+// `npm run plan -- --stack dev [--set key=value ...] [--preview] [--json]`
 // Runs the real program in-process under the mock cloud with a stack's committed config and prints
-// what `pulumi up` would create: no AWS account, no Pulumi CLI needed.
+// what `pulumi up` would create: no AWS account, no Pulumi CLI needed. The config passes the CLI's
+// own checks first (harness/stackConfig.ts); `--preview` runs as a first `pulumi preview` of a new
+// stack does, with every provider-computed value unknown.
 import { ConfigError } from "../config";
 import { runProgram, Json, PlanResult, PlannedResource } from "../harness/run";
 import { availableStacks, resolveStackConfig } from "../harness/stackConfig";
@@ -10,12 +12,13 @@ interface Args {
     stack: string;
     sets: string[];
     json: boolean;
+    preview: boolean;
 }
 
-const USAGE = "usage: npm run plan -- --stack <name> [--set key=value ...] [--json]";
+const USAGE = "usage: npm run plan -- --stack <name> [--set key=value ...] [--preview] [--json]";
 
 export function parseArgs(argv: readonly string[]): Args {
-    const args: Args = { stack: "", sets: [], json: false };
+    const args: Args = { stack: "", sets: [], json: false, preview: false };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const value = () => {
@@ -35,6 +38,8 @@ export function parseArgs(argv: readonly string[]): Args {
             args.sets.push(a.slice("--set=".length));
         } else if (a === "--json") {
             args.json = true;
+        } else if (a === "--preview") {
+            args.preview = true;
         } else if (a === "--help" || a === "-h") {
             throw new Error(USAGE);
         } else {
@@ -47,15 +52,32 @@ export function parseArgs(argv: readonly string[]): Args {
     return args;
 }
 
+/** The options that change what `pulumi up`/`destroy` do with a resource, as `--json` prints them. */
+function optionsDocument(r: PlannedResource): { [key: string]: Json } {
+    const o = r.options;
+    return {
+        protect: o.protect, retainOnDelete: o.retainOnDelete, deleteBeforeReplace: o.deleteBeforeReplace,
+        replaceOnChanges: o.replaceOnChanges, ignoreChanges: o.ignoreChanges,
+        dependsOn: [...o.dependsOn].sort(), aliases: o.aliases, deletedWith: o.deletedWith,
+    };
+}
+
 /** The document `--json` prints. */
 export function planDocument(plan: PlanResult): Record<string, Json> {
     return {
         project: plan.project,
         stack: plan.stack,
+        preview: plan.preview,
         config: plan.config,
-        resources: plan.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent, custom: r.custom, inputs: r.inputs })),
+        resources: plan.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent, custom: r.custom, inputs: r.inputs, options: optionsDocument(r) })),
         outputs: plan.outputs,
     };
+}
+
+/** How the tree marks what `pulumi destroy` does not delete. */
+function destroyMarks(r: PlannedResource): string {
+    const marks = [r.options.protect ? "protected" : "", r.options.retainOnDelete ? "retained" : ""].filter(Boolean);
+    return marks.length > 0 ? `  [${marks.join(", ")}]` : "";
 }
 
 const SKIP_KEYS = new Set(["tags", "tagsAll", "__defaults"]);
@@ -77,7 +99,8 @@ function settingsLines(value: Json): string[] {
 
 /** The human view: the resource tree with the settings that matter, then the outputs. */
 export function renderTree(plan: PlanResult): string {
-    const lines: string[] = [`Stack ${plan.project}/${plan.stack}: ${plan.resources.length} resources (offline plan, mock cloud)`, ""];
+    const mode = plan.preview ? "first preview, mock cloud: [unknown] is known only after deploy" : "offline plan, mock cloud";
+    const lines: string[] = [`Stack ${plan.project}/${plan.stack}: ${plan.resources.length} resources (${mode})`, ""];
     const children = new Map<string | null, PlannedResource[]>();
     const urns = new Set(plan.resources.map((r) => r.urn));
     for (const r of plan.resources) {
@@ -86,7 +109,7 @@ export function renderTree(plan: PlanResult): string {
     }
     const walk = (parent: string | null, indent: string) => {
         for (const r of children.get(parent) ?? []) {
-            lines.push(`${indent}+ ${r.type}  ${r.name}`);
+            lines.push(`${indent}+ ${r.type}  ${r.name}${destroyMarks(r)}`);
             const detail = `${indent}    `;
             for (const [key, value] of Object.entries(r.inputs)) {
                 if (SKIP_KEYS.has(key) || value === null) {
@@ -103,6 +126,18 @@ export function renderTree(plan: PlanResult): string {
         }
     };
     walk(null, "");
+    // What `pulumi destroy` leaves behind: retained resources stay in the account (and keep costing);
+    // a protected one stops the destroy until `pulumi state unprotect`.
+    const retained = plan.resources.filter((r) => r.options.retainOnDelete && r.custom);
+    const protectedOnes = plan.resources.filter((r) => r.options.protect && r.custom);
+    if (retained.length > 0) {
+        lines.push("", `pulumi destroy leaves these in the account (retainOnDelete): ${retained.length}`);
+        retained.forEach((r) => lines.push(`  ${r.type}  ${r.name}`));
+    }
+    if (protectedOnes.length > 0) {
+        lines.push("", `pulumi destroy refuses to run until these are unprotected (protect): ${protectedOnes.length}`);
+        protectedOnes.forEach((r) => lines.push(`  ${r.type}  ${r.name}`));
+    }
     lines.push("", "Outputs:");
     for (const [key, value] of Object.entries(plan.outputs)) {
         lines.push(`  ${key}: ${short(value)}`);
@@ -120,7 +155,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     try {
         const config = resolveStackConfig(args.stack, args.sets);
-        const plan = await runProgram(() => program(), config);
+        const plan = await runProgram(() => program(), config, undefined, { preview: args.preview });
         console.log(args.json ? JSON.stringify(planDocument(plan), null, 2) : renderTree(plan));
         return 0;
     } catch (e) {

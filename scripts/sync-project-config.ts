@@ -13,6 +13,16 @@ export function projectConfigBlock(): Record<string, Record<string, unknown>> {
         const entry: Record<string, unknown> = { type: spec.type, description: `${spec.description}${allowed}` };
         if (spec.default !== undefined) {
             entry.default = spec.default;
+        } else if (spec.required !== true) {
+            // The CLI refuses to run a stack that lacks a project key with no `default` or `value`
+            // (pulumi/pulumi pkg/workspace/config.go mergeConfig: "Stack '<stack>' is missing
+            // configuration value '<key>'"). An empty default keeps the key declared and typed, and
+            // the CLI hands the program "", which config.ts reads as unset. Only strings have an
+            // "unset" value; any other optional key needs a real default.
+            if (spec.type !== "string") {
+                throw new Error(`config key ${key} has no default and is not required: give it a default`);
+            }
+            entry.default = "";
         }
         block[key] = entry;
     }

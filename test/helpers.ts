@@ -18,12 +18,14 @@ export interface PlanOptions extends ProgramOptions {
     readonly cloud?: Partial<MockCloudOptions>;
     /** Working directory during the run (Pulumi runs programs in the project directory). */
     readonly cwd?: string;
+    /** Run as a first `pulumi preview` (harness/run.ts RunOptions). */
+    readonly preview?: boolean;
 }
 
 /** Runs the program on `Pulumi.<stack>.yaml` with `key=value` overrides, as `npm run plan` does. */
 export function planStack(stack: string, sets: readonly string[] = [], opts: PlanOptions = {}): Promise<PlanResult> {
     const config = resolveStackConfig(stack, sets);
-    const run = () => runProgram(() => program({ buildDir: TEST_BUILD_DIR, ...opts }), config, opts.cloud);
+    const run = () => runProgram(() => program({ buildDir: TEST_BUILD_DIR, ...opts }), config, opts.cloud, { preview: opts.preview });
     if (!opts.cwd) {
         return run();
     }
