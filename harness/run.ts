@@ -202,10 +202,14 @@ async function runOnce(program: Program, config: ResolvedStackConfig, cloudOpts?
             }
             throw e;
         })]);
+    } catch (e) {
+        cloudOpts?.memory?.abort();
+        throw e;
     } finally {
         clearTimeout(timer);
         process.off("unhandledRejection", onStray);
     }
+    cloudOpts?.memory?.commit(resources);
     const shownConfig: Record<string, string> = {};
     for (const key of Object.keys(config.values).sort()) {
         shownConfig[key] = config.secretKeys.includes(key) ? SECRET_PLACEHOLDER : config.values[key];
