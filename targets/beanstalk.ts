@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { ArtifactBucket } from "../components/artifactBucket";
 import { bundleDirectory } from "../lib/zip";
 import { isArmInstanceType, StackConfig } from "../config";
@@ -122,9 +123,15 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
         // --- Source bundle: content-addressed, uploaded once per distinct content. ---
         const bundle = bundleDirectory(args.appDir, generatedBundleFiles(config));
         const digest = bundle.sha256.slice(0, 12);
-        const label = `${prefix}-${digest}`;
+        // Superseded versions are retained, so Elastic Beanstalk still holds the label of earlier
+        // content when a revert (or a domain switched off and on, which changes .ebextensions)
+        // brings it back, and CreateApplicationVersion refuses it ("Application Version <label>
+        // already exists", InvalidParameterValue). A deploy id that changes whenever the bundle
+        // does gives every deployment of a bundle a label of its own; unchanged content keeps it.
+        const deployId = new random.RandomId(`${name}-version-id`, { byteLength: 3, keepers: { bundle: bundle.sha256 } }, { parent: this });
+        const label = pulumi.interpolate`${prefix}-${digest}-${deployId.hex}`;
         fs.mkdirSync(args.buildDir, { recursive: true });
-        const zipPath = path.join(args.buildDir, `${label}.zip`);
+        const zipPath = path.join(args.buildDir, `${prefix}-${digest}.zip`);
         fs.writeFileSync(zipPath, bundle.bytes);
 
         const bucket = new ArtifactBucket(`${name}-bundles`, { namePrefix: `${prefix}-eb`, forceDestroy: !config.database.deletionProtection }, { parent: this });
@@ -132,7 +139,7 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
         // Elastic Beanstalk can roll back; its version lifecycle below deletes the oldest.
         const object = new aws.s3.BucketObjectv2(`${name}-bundle-${digest}`, {
             bucket: bucket.bucket,
-            key: `bundles/${label}.zip`,
+            key: pulumi.interpolate`bundles/${label}.zip`,
             source: new pulumi.asset.FileAsset(zipPath),
             contentType: "application/zip",
         }, { parent: this, retainOnDelete: true });

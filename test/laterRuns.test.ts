@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { CloudMemory } from "../harness/cloudMemory";
 import { PlanResult } from "../harness/run";
-import { appCopy, input, one, planStack } from "./helpers";
+import { all, appCopy, input, one, planStack } from "./helpers";
 
 /** Sets every file's permission bits as a checkout under `umask` would (exec bits kept). */
 function applyUmask(dir: string, umask: number): void {
@@ -83,5 +83,38 @@ describe("later runs against a cloud that remembers", function () {
         const [tag] = [...repo.tags.keys()];
         assert.throws(() => (memory as unknown as { push(ref: string, digest: string): void }).push(`123456789012.dkr.ecr.us-east-1.amazonaws.com/flask-app-dev:${tag}`, "sha256:other"),
             /ImageTagAlreadyExistsException: tag invalid: The image tag '.+' already exists in the 'flask-app-dev' repository and cannot be overwritten because the repository is immutable\./);
+    });
+
+    describe("target beanstalk: application versions", () => {
+        it("deploys a revert and a domain switched off and on (labels Beanstalk still holds)", async () => {
+            const memory = new CloudMemory();
+            const label = (p: PlanResult) => String(p.outputs.versionLabel);
+            const a = await up(memory, checkout(0o022), ["target=beanstalk"]);
+            await up(memory, checkout(0o022, CHANGE), ["target=beanstalk"]);
+            const reverted = await up(memory, checkout(0o022), ["target=beanstalk"]);
+            assert.notStrictEqual(label(reverted), label(a), "a revert gets a label of its own");
+            assert.ok(label(reverted).startsWith(label(a).split("-").slice(0, -1).join("-")), "the label still shows the bundle digest");
+
+            // The domain adds an .ebextensions file: on, off, on again.
+            const domain = ["target=beanstalk", "domainName=app.example.com"];
+            await up(memory, checkout(0o022), domain);
+            await up(memory, checkout(0o022), ["target=beanstalk"]);
+            await up(memory, checkout(0o022), domain);
+
+            // Superseded versions stay in Beanstalk (retained), so rollback remains possible.
+            assert.ok(memory.retained.some((k) => k.startsWith("aws:elasticbeanstalk/applicationVersion:ApplicationVersion::")));
+            const labels = memory.applicationVersions.get("flask-app-dev");
+            assert.ok(labels && labels.size >= 5, `versions kept: ${[...(labels ?? [])].join(", ")}`);
+        });
+
+        it("an unchanged re-run creates no version", async () => {
+            const memory = new CloudMemory();
+            const dir = checkout(0o022);
+            const first = await up(memory, dir, ["target=beanstalk"]);
+            const second = await up(memory, dir, ["target=beanstalk"]);
+            assert.strictEqual(second.outputs.versionLabel, first.outputs.versionLabel);
+            assert.deepStrictEqual(memory.runs[1].created, []);
+            assert.strictEqual(all(second, "aws:elasticbeanstalk/applicationVersion:ApplicationVersion").length, 1);
+        });
     });
 });
