@@ -253,6 +253,12 @@ export class CloudMemory {
         return record;
     }
 
+    /** `pulumi destroy`: every resource in the state is deleted, or left in the cloud if retained. */
+    destroy(): RunRecord {
+        this.pending = new Map();
+        return this.commit([]);
+    }
+
     /** A failed run: what it pushed or created in AWS stays; Pulumi's state is left as it was. */
     abort(): void {
         this.pending = new Map();
