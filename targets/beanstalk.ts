@@ -177,7 +177,7 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
             managedPolicyArns: INSTANCE_MANAGED_POLICIES,
         }, { parent: this });
         // Instances fetch the bundle from our bucket and the database secret at bootstrap.
-        new aws.iam.RolePolicy(`${name}-instance-app`, {
+        const instanceGrants = new aws.iam.RolePolicy(`${name}-instance-app`, {
             role: instanceRole.id,
             policy: pulumi.all([bucket.arn, database.secretReadStatements()]).apply(([bucketArn, secretStatements]) => JSON.stringify({
                 Version: "2012-10-17",
@@ -187,7 +187,9 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
                 ],
             })),
         }, { parent: this });
-        const instanceProfile = new aws.iam.InstanceProfile(`${name}-instance`, { role: instanceRole.name }, { parent: this });
+        // IAM grants are separate resources from the role: without these dependencies the first
+        // instances can boot before their role may read the bundle and the secret.
+        const instanceProfile = new aws.iam.InstanceProfile(`${name}-instance`, { role: instanceRole.name }, { parent: this, dependsOn: [instanceGrants] });
 
         // --- Network: our own group on the instances is what the database admits. ---
         const appSg = new aws.ec2.SecurityGroup(`${name}-app`, {
@@ -240,7 +242,7 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
             version: version.name,
             settings,
             waitForReadyTimeout: "30m",
-        }, { parent: this });
+        }, { parent: this, dependsOn: [instanceGrants] });
 
         this.endpoint = { dnsName: env.cname, zoneId: aws.elasticbeanstalk.getHostedZoneOutput({}, { parent: this }).id };
 

@@ -166,23 +166,24 @@ export class EksTarget extends pulumi.ComponentResource {
         const podIdentityAgent = addon("eks-pod-identity-agent");
         addon("metrics-server");
 
-        const podRole = (roleName: string, description: string, policy?: pulumi.Input<string>, managed: string[] = []) => {
+        // A pod role and its grants (separate resources): whatever uses the role waits for `grants`,
+        // or a controller can start, fail its first AWS calls and back off.
+        interface PodRole { readonly role: aws.iam.Role; readonly grants: pulumi.Resource[] }
+        const podRole = (roleName: string, description: string, policy?: pulumi.Input<string>, managed: string[] = []): PodRole => {
             const role = new aws.iam.Role(`${name}-${roleName}`, { description, assumeRolePolicy: POD_IDENTITY_TRUST, managedPolicyArns: managed }, { parent: this });
-            if (policy !== undefined) {
-                new aws.iam.RolePolicy(`${name}-${roleName}`, { role: role.id, policy }, { parent: this });
-            }
-            return role;
+            const grants = policy === undefined ? [] : [new aws.iam.RolePolicy(`${name}-${roleName}`, { role: role.id, policy }, { parent: this })];
+            return { role, grants };
         };
-        const associate = (assocName: string, namespace: string, serviceAccount: string, role: aws.iam.Role) =>
+        const associate = (assocName: string, namespace: string, serviceAccount: string, pod: PodRole) =>
             new aws.eks.PodIdentityAssociation(`${name}-${assocName}`, {
-                clusterName: cluster.eksCluster.name, namespace, serviceAccount, roleArn: role.arn,
-            }, { parent: this, dependsOn: [podIdentityAgent] });
+                clusterName: cluster.eksCluster.name, namespace, serviceAccount, roleArn: pod.role.arn,
+            }, { parent: this, dependsOn: [podIdentityAgent, ...pod.grants] });
 
         const cloudwatchRole = podRole("cloudwatch-agent", `CloudWatch agent and Fluent Bit of ${clusterName}`, undefined,
             ["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"]);
         addon("amazon-cloudwatch-observability", {
-            podIdentityAssociations: [{ serviceAccount: SERVICE_ACCOUNTS.cloudwatchAgent, roleArn: cloudwatchRole.arn }],
-        }, [podIdentityAgent]);
+            podIdentityAssociations: [{ serviceAccount: SERVICE_ACCOUNTS.cloudwatchAgent, roleArn: cloudwatchRole.role.arn }],
+        }, [podIdentityAgent, ...cloudwatchRole.grants]);
 
         // --- Cluster Autoscaler: adds nodes when pods are pending, removes idle ones. ---
         const autoscalerRole = podRole("cluster-autoscaler", `Cluster Autoscaler of ${clusterName}: resizes only this cluster's node groups`,
@@ -202,7 +203,7 @@ export class EksTarget extends pulumi.ComponentResource {
                 rbac: { serviceAccount: { create: true, name: SERVICE_ACCOUNTS.clusterAutoscaler } },
                 extraArgs: { "balance-similar-node-groups": true, expander: "least-waste", "skip-nodes-with-system-pods": false },
             },
-        }, { ...k8sOpts, dependsOn: [autoscalerAccess] });
+        }, { ...k8sOpts, dependsOn: [autoscalerAccess, ...autoscalerRole.grants] });
 
         // --- AWS Load Balancer Controller: turns the Ingress into an ALB. ---
         const lbcRole = podRole("load-balancer-controller", `AWS Load Balancer Controller of ${clusterName}`, loadBalancerControllerPolicy());
@@ -220,7 +221,7 @@ export class EksTarget extends pulumi.ComponentResource {
                 serviceAccount: { create: true, name: SERVICE_ACCOUNTS.loadBalancerController },
                 replicaCount: config.scaling.min > 1 ? 2 : 1,
             },
-        }, { ...k8sOpts, dependsOn: [lbcAccess] });
+        }, { ...k8sOpts, dependsOn: [lbcAccess, ...lbcRole.grants] });
 
         // --- Database: pods run in the nodes' (EKS cluster) security group, which the database admits. ---
         const nodeSecurityGroupId = cluster.eksCluster.vpcConfig.clusterSecurityGroupId;
