@@ -278,7 +278,14 @@ export class EksTarget extends pulumi.ComponentResource {
         const service = new k8s.core.v1.Service(`${name}-service`, {
             metadata: { name: APP_OBJECT, namespace, labels },
             spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
-        }, k8sOpts);
+        }, {
+            ...k8sOpts,
+            // The controller's chart registers the `mservice.elbv2.k8s.aws` mutating webhook on every
+            // Service CREATE with failurePolicy Fail (kubernetes-sigs/aws-load-balancer-controller
+            // helm/.../templates/webhook.yaml): until its pods serve, the API server refuses the Service.
+            // The Release waits for the controller's Deployment to be ready before it completes.
+            dependsOn: [lbc],
+        });
 
         const ingress = new k8s.networking.v1.Ingress(`${name}-ingress`, appIngress({
             namespace, labels, serviceName: service.metadata.name, certificateArn: domain?.certificateArn, host: config.domain?.name,

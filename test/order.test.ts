@@ -41,5 +41,8 @@ describe("order and races", function () {
             });
         }
 
+        it("the app's Service waits for the AWS Load Balancer Controller (its webhook fails closed)", () => {
+            waitsFor(one(plan, "kubernetes:core/v1:Service", "-eks-service"), one(plan, "kubernetes:helm.sh/v3:Release", "-eks-load-balancer-controller"));
+        });
     });
 });
