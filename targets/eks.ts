@@ -87,10 +87,14 @@ export class EksTarget extends pulumi.ComponentResource {
             retentionInDays: config.logRetentionDays,
         }, { parent: this });
 
+        // EKS makes only the principal that created the cluster its admin (pulumi-eks 4.3 sets
+        // bootstrapClusterCreatorAdminPermissions), so each role that runs `pulumi up` gets its own
+        // access entry. Keyed by account and role name, so reordering the list replaces nothing.
         const accessEntries: Record<string, eks.types.input.AccessEntryArgs> = {};
-        if (e.adminRoleArn) {
-            accessEntries.admins = {
-                principalArn: e.adminRoleArn,
+        for (const principalArn of e.deployerRoleArns) {
+            const [, , , , account, resource] = principalArn.split(":");
+            accessEntries[`deployer-${account}-${resource.split("/").pop()}`.replace(/[^A-Za-z0-9-]/g, "-")] = {
+                principalArn,
                 accessPolicies: {
                     clusterAdmin: {
                         policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",

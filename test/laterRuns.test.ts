@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { CloudMemory } from "../harness/cloudMemory";
 import { PlanResult } from "../harness/run";
-import { all, appCopy, input, one, planStack } from "./helpers";
+import { all, appCopy, EKS, input, one, planStack } from "./helpers";
 
 /** Sets every file's permission bits as a checkout under `umask` would (exec bits kept). */
 function applyUmask(dir: string, umask: number): void {
@@ -38,7 +38,7 @@ describe("later runs against a cloud that remembers", function () {
 
     for (const target of ["ecs", "eks"] as const) {
         describe(`target ${target}: the image`, () => {
-            const sets = [`target=${target}`];
+            const sets = target === "eks" ? [...EKS] : [`target=${target}`];
 
             it("deploys from another machine (other umask) and after a revert to an image still in ECR", async () => {
                 const memory = new CloudMemory();

@@ -2,7 +2,7 @@
 // dependencies the engine is handed (explicit dependsOn plus the resources an input refers to).
 import * as assert from "assert";
 import { PlannedResource, PlanResult } from "../harness/run";
-import { one, planStack } from "./helpers";
+import { EKS, one, planStack } from "./helpers";
 
 const POLICY = "aws:iam/rolePolicy:RolePolicy";
 
@@ -30,7 +30,7 @@ describe("order and races", function () {
     describe("eks", () => {
         let plan: PlanResult;
         before(async () => {
-            plan = await planStack("dev", ["target=eks"]);
+            plan = await planStack("dev", [...EKS]);
         });
 
         for (const controller of ["load-balancer-controller", "cluster-autoscaler"]) {
