@@ -82,7 +82,15 @@ interface BooleanSpec extends BaseSpec {
     readonly type: "boolean";
     readonly default?: boolean;
 }
-export type KeySpec = StringSpec | IntegerSpec | BooleanSpec;
+/** A list of strings (Pulumi config type `array`; the CLI hands it to the program as JSON). */
+interface StringListSpec extends BaseSpec {
+    readonly type: "array";
+    readonly default?: readonly string[];
+    /** Each item must match. */
+    readonly itemPattern: RegExp;
+    readonly itemHint: string;
+}
+export type KeySpec = StringSpec | IntegerSpec | BooleanSpec | StringListSpec;
 
 /**
  * The schema. Keys without a default are optional unless `loadConfig` says otherwise (only `target`
@@ -275,9 +283,9 @@ export const CONFIG_SCHEMA = {
         type: "integer", default: 512, min: 128, max: 65536,
         description: "EKS: memory request and limit of each app pod (MiB).",
     },
-    eksAdminRoleArn: {
-        type: "string", pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, patternHint: "an IAM role ARN, e.g. arn:aws:iam::123456789012:role/platform-admins",
-        description: "EKS: IAM role granted cluster admin through an access entry (the identity running pulumi up is admin too).",
+    eksDeployerRoleArns: {
+        type: "array", default: [], itemPattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, itemHint: "an IAM role ARN, e.g. arn:aws:iam::123456789012:role/deployer",
+        description: "EKS: IAM roles that run pulumi up for this stack (teammates, CI, Pulumi Deployments' OIDC role); each gets cluster admin through an access entry. EKS makes only the cluster's creator admin otherwise, per principal. Required with target eks.",
     },
 } as const satisfies Record<string, KeySpec>;
 
@@ -344,7 +352,8 @@ export interface StackConfig {
         readonly podCpuLimit: number;
         /** MiB. */
         readonly podMemory: number;
-        readonly adminRoleArn?: string;
+        /** Roles given cluster admin through access entries (the identities that run `pulumi up`). */
+        readonly deployerRoleArns: readonly string[];
     };
 }
 
@@ -358,7 +367,8 @@ export class ConfigError extends Error {
 
 type Raw = Readonly<Record<string, string | undefined>>;
 type Value<K extends ConfigKey> = (typeof CONFIG_SCHEMA)[K] extends IntegerSpec ? number
-    : (typeof CONFIG_SCHEMA)[K] extends BooleanSpec ? boolean : string;
+    : (typeof CONFIG_SCHEMA)[K] extends BooleanSpec ? boolean
+    : (typeof CONFIG_SCHEMA)[K] extends StringListSpec ? readonly string[] : string;
 
 /** Reads one key, records any problem, and returns the parsed value or the key's default. */
 class Reader {
@@ -372,7 +382,7 @@ class Reader {
             return spec.default as Value<K> | undefined;
         }
         const parsed = parseValue(key, spec, text);
-        if (typeof parsed === "object") {
+        if (typeof parsed === "object" && "problem" in parsed) {
             this.problems.push(parsed.problem);
             return spec.default as Value<K> | undefined;
         }
@@ -393,8 +403,24 @@ function quote(text: string): string {
     return JSON.stringify(text);
 }
 
-function parseValue(key: string, spec: KeySpec, text: string): string | number | boolean | { problem: string } {
+function parseValue(key: string, spec: KeySpec, text: string): string | number | boolean | readonly string[] | { problem: string } {
     switch (spec.type) {
+        case "array": {
+            let list: unknown;
+            try {
+                list = JSON.parse(text);
+            } catch {
+                list = undefined;
+            }
+            if (!Array.isArray(list) || !list.every((item) => typeof item === "string")) {
+                return { problem: `${key} must be a list (pulumi config set --path '${key}[0]' <value>) of ${spec.itemHint} (got ${quote(text)})` };
+            }
+            const bad = list.filter((item: string) => !spec.itemPattern.test(item));
+            if (bad.length > 0) {
+                return { problem: `${key} must hold only ${spec.itemHint} (got ${bad.map(quote).join(", ")})` };
+            }
+            return list as string[];
+        }
         case "boolean":
             if (text === "true" || text === "false") {
                 return text === "true";
@@ -494,6 +520,17 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         problems.push(`eksNodeInstanceType ${quote(nodeType)} is ${isArmInstanceType(nodeType) ? "arm64 (Graviton)" : "x86_64"} but imagePlatform is ${platform}: pick a matching instance type or platform`);
     }
 
+    // EKS grants cluster admin only to the principal that created the cluster
+    // (bootstrapClusterCreatorAdminPermissions, which pulumi-eks 4.3 sets): any other identity gets
+    // Unauthorized on every Kubernetes resource at its first `pulumi up`. An error, not a warning:
+    // a stack that only one session's role can update is found out on the second run, by someone
+    // else, when the fix needs the creator; naming the deployers up front costs one config line.
+    const deployerRoleArns = r.get("eksDeployerRoleArns") ?? [];
+    if (target === "eks" && deployerRoleArns.length === 0 && !problems.some((p) => p.startsWith("eksDeployerRoleArns "))) {
+        problems.push("eksDeployerRoleArns is required with target eks: list the IAM roles that run pulumi up for this stack "
+            + "(pulumi config set --path 'eksDeployerRoleArns[0]' arn:aws:iam::<account>:role/<deployer>); EKS makes only the cluster's creator admin");
+    }
+
     const domainName = r.get("domainName");
     const zoneName = r.get("hostedZoneName");
     if (zoneName !== undefined && domainName === undefined) {
@@ -566,7 +603,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             podCpu,
             podCpuLimit,
             podMemory: r.must("eksPodMemory"),
-            adminRoleArn: r.get("eksAdminRoleArn"),
+            deployerRoleArns,
         },
     };
     if (problems.length > 0) {

@@ -2,6 +2,7 @@ import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { IMAGE_PLATFORMS, ImagePlatform } from "../config";
 import { contextDigest } from "../lib/dockerContext";
 
@@ -13,24 +14,38 @@ export interface ContainerImageArgs {
     readonly contextDir: string;
     /** The one platform the image is built for; it must match the CPU architecture it runs on. */
     readonly platform: ImagePlatform;
-    /** Images kept in the repository; older ones expire (untagged ones after a day). */
+    /** Tagged images (builds) kept in the repository; older ones expire. */
     readonly keepImages: number;
     /** Let `pulumi destroy` delete a repository that still holds images (dev stacks). */
     readonly forceDelete: boolean;
 }
 
+/** docker-build's version (its provider plugin has the same): a new one may hash contexts differently. */
+const DOCKER_BUILD = "docker-build 0.0.22";
+
 /**
  * The app's container image in its own ECR repository: scanned on push, tags immutable, old images
- * expired. The tag is the build context's content digest, so unchanged code is neither rebuilt nor
- * redeployed, and a tag can never point at two different images. Used by the ECS and EKS targets.
+ * expired. Every build pushes a tag of its own, `<arch>-<content digest>-<build id>`, and what runs
+ * is pinned by digest. Used by the ECS and EKS targets.
+ *
+ * Why a build id: docker-build decides to rebuild from its own context hash, which includes each
+ * file's full mode (pulumi-docker-build v0.0.22 provider/internal/context.go `hashFile`), and from
+ * its inputs (`Image.Diff` in provider/internal/image.go: any tag change rebuilds). A checkout
+ * under another umask, or a revert to content whose image is still in the repository, therefore
+ * rebuilds; a rebuild has a new manifest digest, and an IMMUTABLE repository refuses it under an
+ * existing tag (ImageTagAlreadyExistsException) on every retry. The build id is a RandomId whose
+ * keepers are everything that makes docker-build rebuild (the files with their full modes, the
+ * locations, the provider version), so a rebuild always pushes a new tag, and an unchanged run
+ * keeps the tag and builds nothing. The repository stays IMMUTABLE without exclusions: no tag is
+ * ever overwritten. A different builder (e.g. CodeBuild) only has to push the tag given here.
  */
 export class ContainerImage extends pulumi.ComponentResource {
     readonly repositoryUrl: pulumi.Output<string>;
     readonly repositoryArn: pulumi.Output<string>;
     /** `repo:tag@sha256:digest`: pinned by digest, so what runs is exactly what was pushed. */
     readonly imageUri: pulumi.Output<string>;
-    /** The content tag (platform + context digest). */
-    readonly tag: string;
+    /** The build's tag: architecture, content digest and build id. */
+    readonly tag: pulumi.Output<string>;
 
     constructor(name: string, args: ContainerImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:image:ContainerImage", name, {}, opts);
@@ -41,7 +56,15 @@ export class ContainerImage extends pulumi.ComponentResource {
             throw new Error(`ContainerImage ${name}: keepImages must be a whole number of at least 1 (got ${args.keepImages})`);
         }
         const digest = contextDigest(args.contextDir, args.platform);
-        this.tag = `${args.platform.split("/")[1]}-${digest.sha256.slice(0, 16)}`;
+        // Relative to the project (Pulumi's working directory), so a checkout elsewhere (a teammate,
+        // Pulumi Deployments) sees the same inputs.
+        const context = path.relative(process.cwd(), args.contextDir) || ".";
+        const dockerfile = path.posix.join(context.split(path.sep).join("/"), "Dockerfile");
+        const buildId = new random.RandomId(`${name}-build`, {
+            byteLength: 4,
+            keepers: { files: digest.buildSha256, context, dockerfile, builder: DOCKER_BUILD },
+        }, { parent: this });
+        this.tag = pulumi.interpolate`${args.platform.split("/")[1]}-${digest.sha256.slice(0, 12)}-${buildId.hex}`;
 
         const repository = new aws.ecr.Repository(name, {
             name: args.repositoryName,
@@ -59,12 +82,9 @@ export class ContainerImage extends pulumi.ComponentResource {
         // Short-lived registry credentials for the push, fetched at deploy time, never stored in config.
         const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, { parent: this });
 
-        // Relative to the project (Pulumi's working directory), so a checkout elsewhere (a teammate,
-        // Pulumi Deployments) sees the same inputs and rebuilds nothing.
-        const context = path.relative(process.cwd(), args.contextDir) || ".";
         const image = new dockerBuild.Image(name, {
             context: { location: context },
-            dockerfile: { location: path.posix.join(context.split(path.sep).join("/"), "Dockerfile") },
+            dockerfile: { location: dockerfile },
             platforms: [args.platform as dockerBuild.Platform],
             tags: [pulumi.interpolate`${repository.repositoryUrl}:${this.tag}`],
             push: true,
@@ -97,20 +117,20 @@ export class ContainerImage extends pulumi.ComponentResource {
     }
 }
 
-/** ECR lifecycle rules: untagged layers go after a day, and only the newest `keep` images stay. */
+/**
+ * ECR lifecycle: only the newest `keep` tagged images (one per build) stay. Nothing expires for
+ * being untagged: tags are unique and immutable here, so an untagged manifest is a platform image
+ * or attestation inside a build's image index, which a task pinned to that index's digest still
+ * pulls. Counting tagged images only (pattern `*`) also keeps those children from using up `keep`.
+ * Lifecycle syntax: https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html
+ */
 export function lifecyclePolicy(keep: number): { rules: Record<string, unknown>[] } {
     return {
         rules: [
             {
                 rulePriority: 1,
-                description: "Expire untagged images after one day",
-                selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 },
-                action: { type: "expire" },
-            },
-            {
-                rulePriority: 2,
-                description: `Keep the newest ${keep} images`,
-                selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: keep },
+                description: `Keep the newest ${keep} builds`,
+                selection: { tagStatus: "tagged", tagPatternList: ["*"], countType: "imageCountMoreThan", countNumber: keep },
                 action: { type: "expire" },
             },
         ],

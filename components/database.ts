@@ -53,12 +53,19 @@ export class Database extends pulumi.ComponentResource {
         this.username = args.username ?? "app_admin";
         const identifier = `${args.namePrefix}-db`;
 
+        // With a final snapshot, `pulumi destroy` leaves the snapshot and the retained automated
+        // backups behind, encrypted with this key; deleting the key (after its waiting period) would
+        // make them unrestorable ("After a KMS key is deleted, you can no longer decrypt the data that
+        // was encrypted under that KMS key, which means that data becomes unrecoverable",
+        // https://docs.aws.amazon.com/kms/latest/developerguide/deleting-keys.html). So the key and
+        // its alias stay with them; README "Teardown" says how to delete them once the data goes.
+        const keepsData = args.finalSnapshot;
         const key = new aws.kms.Key(`${name}-key`, {
             description: `Encrypts the ${identifier} database, its snapshots and its master secret`,
             enableKeyRotation: true,
             deletionWindowInDays: args.deletionProtection ? 30 : 7,
-        }, { parent: this });
-        new aws.kms.Alias(`${name}-key`, { name: `alias/${identifier}`, targetKeyId: key.keyId }, { parent: this });
+        }, { parent: this, retainOnDelete: keepsData });
+        new aws.kms.Alias(`${name}-key`, { name: `alias/${identifier}`, targetKeyId: key.keyId }, { parent: this, retainOnDelete: keepsData });
 
         // No inline rules: each platform adds its own `allowFrom` rule, so a target switch swaps one
         // rule and never replaces this group (which the instance references).

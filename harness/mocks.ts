@@ -3,6 +3,7 @@
 // from a hash of the resource's type and name, so two runs of the same program agree exactly.
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { CloudMemory, randomIdOutputs } from "./cloudMemory";
 
 export const MOCK_ACCOUNT = "123456789012";
 
@@ -21,6 +22,8 @@ export interface MockCloudOptions {
      * isDryRun). The same holds for awsx and eks components, whose children are only planned.
      */
     readonly preview?: boolean;
+    /** What AWS keeps between runs (tags, version labels, retained resources); see harness/cloudMemory.ts. */
+    readonly memory?: CloudMemory;
 }
 
 /** A realistic slice of `aws elasticbeanstalk list-available-solution-stacks`, newest first. */
@@ -62,8 +65,17 @@ export class MockCloud implements pulumi.runtime.Mocks {
             return { id: undefined, state: { ...inputs } };
         }
         const computed = this.computed(args.type, args.name, inputs);
-        const id = typeof computed.id === "string" ? computed.id : `${args.name}-${hex(args.type + args.name, 8)}`;
-        return { id, state: { ...inputs, ...computed } };
+        let state: Props = { ...inputs, ...computed };
+        if (this.opts.memory) {
+            try {
+                state = this.opts.memory.observe(args.type, args.name, inputs, state);
+            } catch (e) {
+                this.errors.push(`${args.type} ${args.name} failed: ${(e as Error).message}`);
+                throw e;
+            }
+        }
+        const id = typeof state.id === "string" ? state.id : typeof computed.id === "string" ? computed.id : `${args.name}-${hex(args.type + args.name, 8)}`;
+        return { id, state };
     }
 
     call(args: pulumi.runtime.MockCallArgs): Props {
@@ -299,6 +311,9 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 const digest = `sha256:${hex(JSON.stringify([inputs.context, inputs.dockerfile, inputs.platforms, inputs.labels]), 64)}`;
                 return { id: digest, digest, ref: tagList.length > 0 ? `${tagList[0]}@${digest}` : "", contextHash: hex(JSON.stringify(inputs.context), 64) };
             }
+            case "random:index/randomId:RandomId":
+                // Without a CloudMemory: stable per name and keepers (a new value needs a memory).
+                return randomIdOutputs(Buffer.from(hex(`${name}${JSON.stringify(inputs.keepers ?? null)}`, Number(inputs.byteLength ?? 8) * 2), "hex"), inputs);
             case "aws:ecs/cluster:Cluster": {
                 const n = physical("name");
                 return { id: arn("ecs", `cluster/${n}`), name: n, arn: arn("ecs", `cluster/${n}`), ...tags };

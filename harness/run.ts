@@ -339,6 +339,9 @@ async function runOnce(program: Program, config: ResolvedStackConfig, cloudOpts:
             }
             throw engineErrors.length > 0 ? new Error(engineErrors.join("\n"), { cause: e }) : e;
         })]);
+    } catch (e) {
+        cloudOpts?.memory?.abort();
+        throw e;
     } finally {
         clearTimeout(timer);
         if (engineErrors.length > 0) {
@@ -347,6 +350,7 @@ async function runOnce(program: Program, config: ResolvedStackConfig, cloudOpts:
         }
         process.off("unhandledRejection", onStray);
     }
+    cloudOpts?.memory?.commit(resources);
     const shownConfig: Record<string, string> = {};
     for (const key of Object.keys(config.values).sort()) {
         shownConfig[key] = config.secretKeys.includes(key) ? SECRET_PLACEHOLDER : config.values[key];

@@ -1,6 +1,6 @@
 // The content digest of a Docker build context: the files `docker build` would send (the context
-// minus `.dockerignore`), their modes, and the build platform. It names the image tag, so unchanged
-// code maps to the same tag and the same task definition / Deployment, and nothing is rebuilt.
+// minus `.dockerignore`), their modes, and the build platform. It names the image tag (with a build
+// id that changes whenever docker-build would rebuild: see components/containerImage.ts).
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -55,8 +55,15 @@ export function dockerignore(contextDir: string): RegExp[] {
 }
 
 export interface ContextDigest {
-    /** sha256 hex over the platform and every included file's path, mode and bytes. */
+    /** sha256 hex over the platform and every included file's path, exec bit and bytes: the content. */
     readonly sha256: string;
+    /**
+     * sha256 hex over the same files with their full permission bits: it changes whenever
+     * docker-build's own context hash does (which writes Go's `FileMode.String()`, e.g.
+     * `-rw-rw-r--`, per file: pulumi-docker-build v0.0.22 provider/internal/context.go `hashFile`),
+     * so a checkout under another umask, which docker-build rebuilds, is seen as a new build.
+     */
+    readonly buildSha256: string;
     /** The files the image can be built from (the Dockerfile plus the context Docker receives), sorted. */
     readonly files: readonly string[];
 }
@@ -70,11 +77,14 @@ export function contextDigest(contextDir: string, platform: string): ContextDige
     // Docker always reads the Dockerfile, even when .dockerignore lists it.
     const files = listFiles(contextDir, (rel) => rel !== "Dockerfile" && ignore.some((re) => re.test(rel.replace(/\/$/, ""))));
     const hash = crypto.createHash("sha256").update(`platform ${platform}\n`);
+    const build = crypto.createHash("sha256").update(`platform ${platform}\n`);
     for (const rel of files) {
         const full = path.join(contextDir, rel);
-        const executable = (fs.statSync(full).mode & 0o111) !== 0;
+        const mode = fs.statSync(full).mode;
+        const executable = (mode & 0o111) !== 0;
         const bytes = fs.readFileSync(full);
         hash.update(`${rel}\0${executable ? 755 : 644}\0${bytes.length}\0`).update(bytes);
+        build.update(`${rel}\0${(mode & 0o7777).toString(8)}\0${bytes.length}\0`).update(bytes);
     }
-    return { sha256: hash.digest("hex"), files };
+    return { sha256: hash.digest("hex"), buildSha256: build.digest("hex"), files };
 }

@@ -11,6 +11,10 @@ export function projectConfigBlock(): Record<string, Record<string, unknown>> {
     for (const [key, spec] of Object.entries(CONFIG_SCHEMA) as [string, KeySpec][]) {
         const allowed = "oneOf" in spec && spec.oneOf ? ` Allowed: ${spec.oneOf.join(", ")}.` : "";
         const entry: Record<string, unknown> = { type: spec.type, description: `${spec.description}${allowed}` };
+        if (spec.type === "array") {
+            // Pulumi requires the item type of an array-typed project config key.
+            entry.items = { type: "string" };
+        }
         if (spec.default !== undefined) {
             entry.default = spec.default;
         } else if (spec.required !== true) {

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { ArtifactBucket } from "../components/artifactBucket";
 import { bundleDirectory } from "../lib/zip";
 import { isArmInstanceType, StackConfig } from "../config";
@@ -122,9 +123,15 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
         // --- Source bundle: content-addressed, uploaded once per distinct content. ---
         const bundle = bundleDirectory(args.appDir, generatedBundleFiles(config));
         const digest = bundle.sha256.slice(0, 12);
-        const label = `${prefix}-${digest}`;
+        // Superseded versions are retained, so Elastic Beanstalk still holds the label of earlier
+        // content when a revert (or a domain switched off and on, which changes .ebextensions)
+        // brings it back, and CreateApplicationVersion refuses it ("Application Version <label>
+        // already exists", InvalidParameterValue). A deploy id that changes whenever the bundle
+        // does gives every deployment of a bundle a label of its own; unchanged content keeps it.
+        const deployId = new random.RandomId(`${name}-version-id`, { byteLength: 3, keepers: { bundle: bundle.sha256 } }, { parent: this });
+        const label = pulumi.interpolate`${prefix}-${digest}-${deployId.hex}`;
         fs.mkdirSync(args.buildDir, { recursive: true });
-        const zipPath = path.join(args.buildDir, `${label}.zip`);
+        const zipPath = path.join(args.buildDir, `${prefix}-${digest}.zip`);
         fs.writeFileSync(zipPath, bundle.bytes);
 
         const bucket = new ArtifactBucket(`${name}-bundles`, { namePrefix: `${prefix}-eb`, forceDestroy: !config.database.deletionProtection }, { parent: this });
@@ -132,7 +139,7 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
         // Elastic Beanstalk can roll back; its version lifecycle below deletes the oldest.
         const object = new aws.s3.BucketObjectv2(`${name}-bundle-${digest}`, {
             bucket: bucket.bucket,
-            key: `bundles/${label}.zip`,
+            key: pulumi.interpolate`bundles/${label}.zip`,
             source: new pulumi.asset.FileAsset(zipPath),
             contentType: "application/zip",
         }, { parent: this, retainOnDelete: true });
@@ -170,7 +177,7 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
             managedPolicyArns: INSTANCE_MANAGED_POLICIES,
         }, { parent: this });
         // Instances fetch the bundle from our bucket and the database secret at bootstrap.
-        new aws.iam.RolePolicy(`${name}-instance-app`, {
+        const instanceGrants = new aws.iam.RolePolicy(`${name}-instance-app`, {
             role: instanceRole.id,
             policy: pulumi.all([bucket.arn, database.secretReadStatements()]).apply(([bucketArn, secretStatements]) => JSON.stringify({
                 Version: "2012-10-17",
@@ -180,7 +187,9 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
                 ],
             })),
         }, { parent: this });
-        const instanceProfile = new aws.iam.InstanceProfile(`${name}-instance`, { role: instanceRole.name }, { parent: this });
+        // IAM grants are separate resources from the role: without these dependencies the first
+        // instances can boot before their role may read the bundle and the secret.
+        const instanceProfile = new aws.iam.InstanceProfile(`${name}-instance`, { role: instanceRole.name }, { parent: this, dependsOn: [instanceGrants] });
 
         // --- Network: our own group on the instances is what the database admits. ---
         const appSg = new aws.ec2.SecurityGroup(`${name}-app`, {
@@ -233,7 +242,7 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
             version: version.name,
             settings,
             waitForReadyTimeout: "30m",
-        }, { parent: this });
+        }, { parent: this, dependsOn: [instanceGrants] });
 
         this.endpoint = { dnsName: env.cname, zoneId: aws.elasticbeanstalk.getHostedZoneOutput({}, { parent: this }).id };
 

@@ -163,7 +163,7 @@ export class EcsTarget extends pulumi.ComponentResource {
             description: `ECS agent for ${prefix}: pulls the image, writes logs, injects the DB secret`,
             assumeRolePolicy: trust,
         }, { parent: this });
-        new aws.iam.RolePolicy(`${name}-execution`, {
+        const executionGrants = new aws.iam.RolePolicy(`${name}-execution`, {
             role: executionRole.id,
             policy: pulumi.all([image.pullStatements(), logGroup.arn, database.secretReadStatements()]).apply(([pull, logArn, secret]) => JSON.stringify({
                 Version: "2012-10-17",
@@ -205,7 +205,12 @@ export class EcsTarget extends pulumi.ComponentResource {
                 dbName: database.dbName,
                 dbSecretArn: database.secretArn,
             })]),
-        }, { parent: this });
+        }, {
+            parent: this,
+            // The grants are a resource of their own: tasks must not start (and fail to pull the
+            // image or read the secret) before the execution role has them.
+            dependsOn: [executionGrants],
+        });
 
         // --- Service (awsx): private subnets, no public IP, circuit breaker with rollback. ---
         const service = new awsx.ecs.FargateService(`${name}-service`, {
@@ -234,7 +239,7 @@ export class EcsTarget extends pulumi.ComponentResource {
             propagateTags: "SERVICE",
         }, {
             parent: this,
-            dependsOn: [capacityProviders, alb],
+            dependsOn: [capacityProviders, alb, executionGrants],
             transforms: autoscaled ? [ignoreAutoscaledDesiredCount] : [],
         });
         const serviceName = service.service.name;

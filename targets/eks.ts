@@ -87,10 +87,14 @@ export class EksTarget extends pulumi.ComponentResource {
             retentionInDays: config.logRetentionDays,
         }, { parent: this });
 
+        // EKS makes only the principal that created the cluster its admin (pulumi-eks 4.3 sets
+        // bootstrapClusterCreatorAdminPermissions), so each role that runs `pulumi up` gets its own
+        // access entry. Keyed by account and role name, so reordering the list replaces nothing.
         const accessEntries: Record<string, eks.types.input.AccessEntryArgs> = {};
-        if (e.adminRoleArn) {
-            accessEntries.admins = {
-                principalArn: e.adminRoleArn,
+        for (const principalArn of e.deployerRoleArns) {
+            const [, , , , account, resource] = principalArn.split(":");
+            accessEntries[`deployer-${account}-${resource.split("/").pop()}`.replace(/[^A-Za-z0-9-]/g, "-")] = {
+                principalArn,
                 accessPolicies: {
                     clusterAdmin: {
                         policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
@@ -166,23 +170,24 @@ export class EksTarget extends pulumi.ComponentResource {
         const podIdentityAgent = addon("eks-pod-identity-agent");
         addon("metrics-server");
 
-        const podRole = (roleName: string, description: string, policy?: pulumi.Input<string>, managed: string[] = []) => {
+        // A pod role and its grants (separate resources): whatever uses the role waits for `grants`,
+        // or a controller can start, fail its first AWS calls and back off.
+        interface PodRole { readonly role: aws.iam.Role; readonly grants: pulumi.Resource[] }
+        const podRole = (roleName: string, description: string, policy?: pulumi.Input<string>, managed: string[] = []): PodRole => {
             const role = new aws.iam.Role(`${name}-${roleName}`, { description, assumeRolePolicy: POD_IDENTITY_TRUST, managedPolicyArns: managed }, { parent: this });
-            if (policy !== undefined) {
-                new aws.iam.RolePolicy(`${name}-${roleName}`, { role: role.id, policy }, { parent: this });
-            }
-            return role;
+            const grants = policy === undefined ? [] : [new aws.iam.RolePolicy(`${name}-${roleName}`, { role: role.id, policy }, { parent: this })];
+            return { role, grants };
         };
-        const associate = (assocName: string, namespace: string, serviceAccount: string, role: aws.iam.Role) =>
+        const associate = (assocName: string, namespace: string, serviceAccount: string, pod: PodRole) =>
             new aws.eks.PodIdentityAssociation(`${name}-${assocName}`, {
-                clusterName: cluster.eksCluster.name, namespace, serviceAccount, roleArn: role.arn,
-            }, { parent: this, dependsOn: [podIdentityAgent] });
+                clusterName: cluster.eksCluster.name, namespace, serviceAccount, roleArn: pod.role.arn,
+            }, { parent: this, dependsOn: [podIdentityAgent, ...pod.grants] });
 
         const cloudwatchRole = podRole("cloudwatch-agent", `CloudWatch agent and Fluent Bit of ${clusterName}`, undefined,
             ["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"]);
         addon("amazon-cloudwatch-observability", {
-            podIdentityAssociations: [{ serviceAccount: SERVICE_ACCOUNTS.cloudwatchAgent, roleArn: cloudwatchRole.arn }],
-        }, [podIdentityAgent]);
+            podIdentityAssociations: [{ serviceAccount: SERVICE_ACCOUNTS.cloudwatchAgent, roleArn: cloudwatchRole.role.arn }],
+        }, [podIdentityAgent, ...cloudwatchRole.grants]);
 
         // --- Cluster Autoscaler: adds nodes when pods are pending, removes idle ones. ---
         const autoscalerRole = podRole("cluster-autoscaler", `Cluster Autoscaler of ${clusterName}: resizes only this cluster's node groups`,
@@ -202,7 +207,7 @@ export class EksTarget extends pulumi.ComponentResource {
                 rbac: { serviceAccount: { create: true, name: SERVICE_ACCOUNTS.clusterAutoscaler } },
                 extraArgs: { "balance-similar-node-groups": true, expander: "least-waste", "skip-nodes-with-system-pods": false },
             },
-        }, { ...k8sOpts, dependsOn: [autoscalerAccess] });
+        }, { ...k8sOpts, dependsOn: [autoscalerAccess, ...autoscalerRole.grants] });
 
         // --- AWS Load Balancer Controller: turns the Ingress into an ALB. ---
         const lbcRole = podRole("load-balancer-controller", `AWS Load Balancer Controller of ${clusterName}`, loadBalancerControllerPolicy());
@@ -220,7 +225,7 @@ export class EksTarget extends pulumi.ComponentResource {
                 serviceAccount: { create: true, name: SERVICE_ACCOUNTS.loadBalancerController },
                 replicaCount: config.scaling.min > 1 ? 2 : 1,
             },
-        }, { ...k8sOpts, dependsOn: [lbcAccess] });
+        }, { ...k8sOpts, dependsOn: [lbcAccess, ...lbcRole.grants] });
 
         // --- Database: pods run in the nodes' (EKS cluster) security group, which the database admits. ---
         const nodeSecurityGroupId = cluster.eksCluster.vpcConfig.clusterSecurityGroupId;
@@ -277,7 +282,14 @@ export class EksTarget extends pulumi.ComponentResource {
         const service = new k8s.core.v1.Service(`${name}-service`, {
             metadata: { name: APP_OBJECT, namespace, labels },
             spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
-        }, k8sOpts);
+        }, {
+            ...k8sOpts,
+            // The controller's chart registers the `mservice.elbv2.k8s.aws` mutating webhook on every
+            // Service CREATE with failurePolicy Fail (kubernetes-sigs/aws-load-balancer-controller
+            // helm/.../templates/webhook.yaml): until its pods serve, the API server refuses the Service.
+            // The Release waits for the controller's Deployment to be ready before it completes.
+            dependsOn: [lbc],
+        });
 
         const ingress = new k8s.networking.v1.Ingress(`${name}-ingress`, appIngress({
             namespace, labels, serviceName: service.metadata.name, certificateArn: domain?.certificateArn, host: config.domain?.name,

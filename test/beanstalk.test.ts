@@ -222,11 +222,13 @@ describe("beanstalk target", function () {
         assert.strictEqual(input(one(prod, "aws:s3/bucket:Bucket"), "forceDestroy"), false);
     });
 
-    it("names the version by the bundle's content and keeps the last N versions", () => {
+    it("names the version by the bundle's content plus a deploy id, and keeps the last N versions", () => {
         const version = one(dev, "aws:elasticbeanstalk/applicationVersion:ApplicationVersion");
         const object = one(dev, "aws:s3/bucketObjectv2:BucketObjectv2");
         const label = input<string>(version, "name");
-        assert.match(label, /^flask-app-dev-[0-9a-f]{12}$/);
+        assert.match(label, /^flask-app-dev-[0-9a-f]{12}-[0-9a-f]{6}$/);
+        // The deploy id is renewed exactly when the bundle changes (see test/laterRuns.test.ts).
+        assert.deepStrictEqual(Object.keys(input<{ [key: string]: Json }>(one(dev, "random:index/randomId:RandomId", "-version-id"), "keepers")), ["bundle"]);
         assert.strictEqual(input(object, "key"), `bundles/${label}.zip`);
         assert.strictEqual(input(one(dev, ENV), "version"), label);
         assert.ok(version.options.retainOnDelete && object.options.retainOnDelete, "old versions stay for rollback until the lifecycle deletes them");
@@ -252,7 +254,8 @@ describe("beanstalk target", function () {
         const types = (urns: string[]) => urns.map((u) => u.split("::")[2].split("$").pop()).sort();
         assert.deepStrictEqual(types(d.added), ["aws:elasticbeanstalk/applicationVersion:ApplicationVersion", "aws:s3/bucketObjectv2:BucketObjectv2"]);
         assert.deepStrictEqual(types(d.removed), ["aws:elasticbeanstalk/applicationVersion:ApplicationVersion", "aws:s3/bucketObjectv2:BucketObjectv2"]);
-        assert.deepStrictEqual([...d.changed.entries()].map(([urn, keys]) => [urn.split("::").pop(), keys]), [["flask-app-beanstalk-env", ["version"]]]);
+        assert.deepStrictEqual([...d.changed.entries()].map(([urn, keys]) => [urn.split("::").pop(), keys]).sort(),
+            [["flask-app-beanstalk-env", ["version"]], ["flask-app-beanstalk-version-id", ["keepers"]]]);
         // The old version and bundle are retained (not deleted), so nothing is replaced.
         for (const urn of d.removed) {
             assert.ok(dev.resources.find((r) => r.urn === urn)?.options.retainOnDelete);
@@ -293,7 +296,7 @@ describe("beanstalk target", function () {
             assert.match(String(plan.outputs.url), /^http:\/\//);
             assert.strictEqual(plan.outputs.healthUrl, `${plan.outputs.url}/health`);
             assert.strictEqual(plan.outputs.environmentName, `flask-app-${plan.stack}`);
-            assert.match(String(plan.outputs.versionLabel), /^flask-app-\w+-[0-9a-f]{12}$/);
+            assert.match(String(plan.outputs.versionLabel), /^flask-app-\w+-[0-9a-f]{12}-[0-9a-f]{6}$/);
         }
     });
 });

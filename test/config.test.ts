@@ -9,6 +9,9 @@ import { implementedTargets } from "../targets";
 
 const ALL = { implementedTargets: [...TARGET_NAMES] };
 
+/** A minimal valid EKS stack: target plus the deployer role it requires. */
+const EKS_RAW = { target: "eks", eksDeployerRoleArns: '["arn:aws:iam::123456789012:role/deployer"]' };
+
 function parse(raw: Record<string, string>, opts = ALL): StackConfig {
     return parseConfig("flask-platform", "test", raw, opts);
 }
@@ -67,14 +70,27 @@ describe("config", () => {
     });
 
     it("checks the EKS settings: node bounds, CPU request vs limit, version, and node architecture vs image", () => {
-        assert.deepStrictEqual(problemsOf({ target: "eks", eksNodeMin: "4", eksNodeMax: "2" }), ["eksNodeMax must be at least eksNodeMin (got eksNodeMin=4, eksNodeMax=2)"]);
-        assert.deepStrictEqual(problemsOf({ target: "eks", eksPodCpu: "500", eksPodCpuLimit: "250" }), ["eksPodCpuLimit must be at least eksPodCpu (got 250 < 500 millicores)"]);
-        assert.deepStrictEqual(problemsOf({ target: "eks", eksVersion: "1.29" }), ['eksVersion must be one of 1.33, 1.34, 1.35 (got "1.29")']);
-        assert.deepStrictEqual(problemsOf({ target: "eks", eksNodeInstanceType: "m7g.large" }),
+        assert.deepStrictEqual(problemsOf({ ...EKS_RAW, eksNodeMin: "4", eksNodeMax: "2" }), ["eksNodeMax must be at least eksNodeMin (got eksNodeMin=4, eksNodeMax=2)"]);
+        assert.deepStrictEqual(problemsOf({ ...EKS_RAW, eksPodCpu: "500", eksPodCpuLimit: "250" }), ["eksPodCpuLimit must be at least eksPodCpu (got 250 < 500 millicores)"]);
+        assert.deepStrictEqual(problemsOf({ ...EKS_RAW, eksVersion: "1.29" }), ['eksVersion must be one of 1.33, 1.34, 1.35 (got "1.29")']);
+        assert.deepStrictEqual(problemsOf({ ...EKS_RAW, eksNodeInstanceType: "m7g.large" }),
             ['eksNodeInstanceType "m7g.large" is arm64 (Graviton) but imagePlatform is linux/amd64: pick a matching instance type or platform']);
         // The same pair is fine where EKS is not the target.
         assert.strictEqual(parse({ target: "ecs", eksNodeInstanceType: "m7g.large" }).eks.nodeInstanceType, "m7g.large");
-        assert.match(problemsOf({ target: "eks", eksAdminRoleArn: "platform-admins" })[0], /^eksAdminRoleArn must be an IAM role ARN/);
+    });
+
+    it("requires the EKS deployer roles as a list of IAM role ARNs, and only for target eks", () => {
+        assert.deepStrictEqual(parse(EKS_RAW).eks.deployerRoleArns, ["arn:aws:iam::123456789012:role/deployer"]);
+        assert.match(problemsOf({ target: "eks" })[0], /^eksDeployerRoleArns is required with target eks: list the IAM roles that run pulumi up/);
+        assert.deepStrictEqual(problemsOf({ target: "eks", eksDeployerRoleArns: "[]" }), problemsOf({ target: "eks" }));
+        assert.deepStrictEqual(problemsOf({ target: "eks", eksDeployerRoleArns: '["platform-admins"]' }),
+            ['eksDeployerRoleArns must hold only an IAM role ARN, e.g. arn:aws:iam::123456789012:role/deployer (got "platform-admins")']);
+        assert.deepStrictEqual(problemsOf({ target: "eks", eksDeployerRoleArns: '["arn:aws:iam::123456789012:user/alice"]' }),
+            ['eksDeployerRoleArns must hold only an IAM role ARN, e.g. arn:aws:iam::123456789012:role/deployer (got "arn:aws:iam::123456789012:user/alice")']);
+        assert.match(problemsOf({ target: "eks", eksDeployerRoleArns: "arn:aws:iam::123456789012:role/deployer" })[0],
+            /^eksDeployerRoleArns must be a list \(pulumi config set --path 'eksDeployerRoleArns\[0\]' <value>\) of an IAM role ARN.*\(got "arn:aws:iam::123456789012:role\/deployer"\)$/);
+        // Other targets do not need it.
+        assert.deepStrictEqual(parse({ target: "ecs" }).eks.deployerRoleArns, []);
     });
 
     it("reports every problem at once", () => {
@@ -92,7 +108,7 @@ describe("config", () => {
 
     it("refuses a target that is not implemented yet, saying which are", () => {
         assert.deepStrictEqual(
-            problemsOf({ target: "eks" }, { implementedTargets: ["beanstalk"] }),
+            problemsOf(EKS_RAW, { implementedTargets: ["beanstalk"] }),
             ['target "eks" is not available yet: this version of the program implements beanstalk'],
         );
     });

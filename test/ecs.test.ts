@@ -45,7 +45,7 @@ describe("target: ecs", function () {
     });
 
     describe("image", () => {
-        it("lives in a private ECR repository: scanned on push, immutable tags, encrypted, old images expired", () => {
+        it("lives in a private ECR repository: scanned on push, immutable tags, encrypted, old builds expired", () => {
             for (const [plan, keep] of [[dev, 20], [prod, 50]] as const) {
                 const repo = one(plan, "aws:ecr/repository:Repository");
                 assert.strictEqual(input(repo, "name"), `flask-app-${plan.stack}`);
@@ -53,27 +53,32 @@ describe("target: ecs", function () {
                 assert.deepStrictEqual(input(repo, "imageScanningConfiguration"), { scanOnPush: true });
                 assert.deepStrictEqual(input(repo, "encryptionConfigurations"), [{ encryptionType: "AES256" }]);
                 const rules = JSON.parse(input<string>(one(plan, "aws:ecr/lifecyclePolicy:LifecyclePolicy"), "policy")).rules;
-                assert.deepStrictEqual(rules.map((r: { selection: Record<string, unknown> }) => [r.selection.tagStatus, r.selection.countType, r.selection.countNumber]),
-                    [["untagged", "sinceImagePushed", 1], ["any", "imageCountMoreThan", keep]]);
+                // Tagged images only (one per build); nothing expires for being untagged (see lifecyclePolicy).
+                assert.deepStrictEqual(rules.map((r: { selection: Record<string, unknown> }) => [r.selection.tagStatus, r.selection.tagPatternList, r.selection.countType, r.selection.countNumber]),
+                    [["tagged", ["*"], "imageCountMoreThan", keep]]);
             }
             // Only a disposable stack's repository may be deleted with images still in it.
             assert.strictEqual(input(one(dev, "aws:ecr/repository:Repository"), "forceDelete"), true);
             assert.strictEqual(input(one(prod, "aws:ecr/repository:Repository"), "forceDelete"), false);
         });
 
-        it("is built from app/Dockerfile for the configured platform, tagged by the context's content, and pushed", () => {
+        it("is built from app/Dockerfile for the configured platform, tagged by content and build id, and pushed", () => {
             const image = one(prod, "docker-build:index:Image");
             const digest = contextDigest(APP_DIR, "linux/amd64").sha256;
             assert.deepStrictEqual(input(image, "context"), { location: "app" });
             assert.deepStrictEqual(input(image, "dockerfile"), { location: "app/Dockerfile" });
             assert.deepStrictEqual(input(image, "platforms"), ["linux/amd64"]);
-            assert.deepStrictEqual(input(image, "tags"), [`123456789012.dkr.ecr.us-east-1.amazonaws.com/flask-app-prod:amd64-${digest.slice(0, 16)}`]);
+            const buildId = one(prod, "random:index/randomId:RandomId", "-image-build");
+            assert.deepStrictEqual(input(buildId, "keepers"), {
+                files: contextDigest(APP_DIR, "linux/amd64").buildSha256, context: "app", dockerfile: "app/Dockerfile", builder: "docker-build 0.0.22",
+            });
+            assert.match(input<string[]>(image, "tags")[0], new RegExp(`^123456789012\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/flask-app-prod:amd64-${digest.slice(0, 12)}-[0-9a-f]{8}$`));
             assert.strictEqual(input(image, "push"), true);
             assert.strictEqual(input(image, "buildOnPreview"), false);
             const [registry] = input<{ address: string; username: string; password: string }[]>(image, "registries");
             assert.deepStrictEqual(registry, { address: "123456789012.dkr.ecr.us-east-1.amazonaws.com/flask-app-prod", username: "AWS", password: "[secret]" });
             // The task runs exactly the pushed digest.
-            assert.match(containers(prod)[0].image, new RegExp(`^123456789012\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/flask-app-prod:amd64-${digest.slice(0, 16)}@sha256:[0-9a-f]{64}$`));
+            assert.match(containers(prod)[0].image, new RegExp(`^123456789012\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/flask-app-prod:amd64-${digest.slice(0, 12)}-[0-9a-f]{8}@sha256:[0-9a-f]{64}$`));
         });
 
         it("digests what Docker receives: the .dockerignore'd tests do not change the tag, the code does", () => {
@@ -85,12 +90,17 @@ describe("target: ecs", function () {
             const code = appCopy((dir) => fs.appendFileSync(path.join(dir, "wsgi.py"), "\n# change\n"));
             assert.notStrictEqual(contextDigest(code, "linux/amd64").sha256, base.sha256);
             assert.notStrictEqual(contextDigest(APP_DIR, "linux/arm64").sha256, base.sha256);
+            // Group-writable files (umask 002): the content is the same, docker-build's hash is not.
+            const groupWritable = appCopy((dir) => fs.chmodSync(path.join(dir, "wsgi.py"), 0o664));
+            fs.chmodSync(path.join(testsOnly, "wsgi.py"), 0o644);
+            assert.strictEqual(contextDigest(groupWritable, "linux/amd64").sha256, contextDigest(testsOnly, "linux/amd64").sha256);
+            assert.notStrictEqual(contextDigest(groupWritable, "linux/amd64").buildSha256, contextDigest(testsOnly, "linux/amd64").buildSha256);
         });
 
         it("builds for arm64 and runs the tasks on ARM64 when imagePlatform says so", async () => {
             const arm = await planStack("dev", ["target=ecs", "imagePlatform=linux/arm64"]);
             assert.deepStrictEqual(input(one(arm, "docker-build:index:Image"), "platforms"), ["linux/arm64"]);
-            assert.match(input<string[]>(one(arm, "docker-build:index:Image"), "tags")[0], /:arm64-[0-9a-f]{16}$/);
+            assert.match(input<string[]>(one(arm, "docker-build:index:Image"), "tags")[0], /:arm64-[0-9a-f]{12}-[0-9a-f]{8}$/);
             assert.deepStrictEqual(input(one(arm, "aws:ecs/taskDefinition:TaskDefinition"), "runtimePlatform"), { cpuArchitecture: "ARM64", operatingSystemFamily: "LINUX" });
             assert.deepStrictEqual(input(one(dev, "aws:ecs/taskDefinition:TaskDefinition"), "runtimePlatform"), { cpuArchitecture: "X86_64", operatingSystemFamily: "LINUX" });
         });
@@ -362,6 +372,7 @@ describe("target: ecs", function () {
             const changed = [...d.changed.entries()].map(([urn, keys]) => [urn.split("::").pop(), keys]).sort();
             assert.deepStrictEqual(changed, [
                 ["flask-app-ecs-image", ["labels", "tags"]],
+                ["flask-app-ecs-image-build", ["keepers"]],
                 ["flask-app-ecs-service", ["taskDefinition"]],
                 ["flask-app-ecs-task", ["containerDefinitions"]],
             ]);

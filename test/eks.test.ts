@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Json, PlannedResource, PlanResult } from "../harness/run";
 import { CLUSTER_AUTOSCALER_IMAGE, NODE_MANAGED_POLICIES } from "../targets/eks";
-import { all, appCopy, diffPlans, input, one, parsePolicy, planStack, stackLevel } from "./helpers";
+import { all, appCopy, DEPLOYER_ROLE, diffPlans, EKS, input, one, parsePolicy, planStack, stackLevel } from "./helpers";
 import { validateK8s } from "./k8sSchema";
 
 type Obj = Record<string, Json>;
@@ -37,13 +37,13 @@ describe("target: eks", function () {
     let dev: PlanResult;
     let prod: PlanResult;
     before(async () => {
-        dev = await planStack("dev", ["target=eks"]);
-        prod = await planStack("prod", ["target=eks"]);
+        dev = await planStack("dev", [...EKS]);
+        prod = await planStack("prod", [...EKS]);
     });
 
     describe("Kubernetes objects", () => {
         it("are all valid against the Kubernetes API schema, unknown fields included", async () => {
-            const https = await planStack("prod", ["target=eks", "domainName=app.example.com"]);
+            const https = await planStack("prod", [...EKS, "domainName=app.example.com"]);
             for (const plan of [dev, prod, https]) {
                 const objects = k8sObjects(plan).filter((r) => r.type !== "pulumi:providers:kubernetes");
                 assert.deepStrictEqual(objects.map((r) => r.type.split(":")[2]).sort(),
@@ -160,7 +160,7 @@ describe("target: eks", function () {
         });
 
         it("serves HTTPS with the ACM certificate and redirects HTTP when a domain is set", async () => {
-            const plan = await planStack("prod", ["target=eks", "domainName=app.example.com"]);
+            const plan = await planStack("prod", [...EKS, "domainName=app.example.com"]);
             const ing = one(plan, "kubernetes:networking.k8s.io/v1:Ingress");
             const a = input<{ annotations: Record<string, string> }>(ing, "metadata").annotations;
             assert.match(a["alb.ingress.kubernetes.io/certificate-arn"], /^arn:aws:acm:us-east-1:123456789012:certificate\//);
@@ -191,16 +191,20 @@ describe("target: eks", function () {
                 const logs = one(plan, "aws:cloudwatch/logGroup:LogGroup", "-control-plane");
                 assert.strictEqual(input(logs, "name"), `/aws/eks/flask-app-${plan.stack}/cluster`);
                 assert.ok(c.options.dependsOn.includes(logs.urn), "log group (with retention) exists before EKS writes to it");
-                assert.deepStrictEqual(input(c, "accessEntries"), {});
+                assert.deepStrictEqual(Object.keys(input(c, "accessEntries") as object), ["deployer-123456789012-deployer"]);
             }
         });
 
-        it("grants a configured admin role cluster admin through an access entry", async () => {
-            const role = "arn:aws:iam::123456789012:role/platform-admins";
-            const plan = await planStack("dev", ["target=eks", `eksAdminRoleArn=${role}`]);
+        it("grants each configured deployer role cluster admin through an access entry", async () => {
+            const admins = "arn:aws:iam::210987654321:role/platform-admins";
+            const plan = await planStack("dev", ["target=eks", `eksDeployerRoleArns=${JSON.stringify([DEPLOYER_ROLE, admins])}`]);
+            const entry = (principalArn: string) => ({ principalArn, accessPolicies: { clusterAdmin: { policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", accessScope: { type: "cluster" } } } });
             assert.deepStrictEqual(input(one(plan, "eks:index:Cluster"), "accessEntries"), {
-                admins: { principalArn: role, accessPolicies: { clusterAdmin: { policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", accessScope: { type: "cluster" } } } },
+                "deployer-123456789012-deployer": entry(DEPLOYER_ROLE),
+                "deployer-210987654321-platform-admins": entry(admins),
             });
+            // The creator-only bootstrap admin is why the list is required (see config.ts).
+            await assert.rejects(planStack("dev", ["target=eks"]), /eksDeployerRoleArns is required with target eks/);
         });
 
         it("runs a managed node group in the private subnets with IMDSv2, sized dev small and prod 2 to 5", () => {
@@ -221,9 +225,9 @@ describe("target: eks", function () {
         });
 
         it("matches the node AMI to an arm64 image on Graviton nodes, and refuses a mismatch", async () => {
-            const arm = await planStack("dev", ["target=eks", "imagePlatform=linux/arm64", "eksNodeInstanceType=t4g.medium"]);
+            const arm = await planStack("dev", [...EKS, "imagePlatform=linux/arm64", "eksNodeInstanceType=t4g.medium"]);
             assert.strictEqual(input(one(arm, "eks:index:ManagedNodeGroup"), "amiType"), "AL2023_ARM_64_STANDARD");
-            await assert.rejects(planStack("dev", ["target=eks", "imagePlatform=linux/arm64"]),
+            await assert.rejects(planStack("dev", [...EKS, "imagePlatform=linux/arm64"]),
                 /eksNodeInstanceType "t3.medium" is x86_64 but imagePlatform is linux\/arm64/);
         });
 
@@ -301,11 +305,11 @@ describe("target: eks", function () {
     describe("changes", () => {
         it("a code-only change changes only the image and the Deployment's image", async () => {
             const edited = appCopy((dir) => fs.appendFileSync(path.join(dir, "wsgi.py"), "\n# a code change\n"));
-            const after = await planStack("dev", ["target=eks"], { appDir: edited, cwd: path.dirname(edited) });
+            const after = await planStack("dev", [...EKS], { appDir: edited, cwd: path.dirname(edited) });
             const d = diffPlans(dev, after);
             assert.deepStrictEqual([d.added, d.removed], [[], []]);
             const changed = [...d.changed.entries()].map(([urn, keys]) => [urn.split("::").pop(), keys]).sort();
-            assert.deepStrictEqual(changed, [["flask-app-eks-deployment", ["spec"]], ["flask-app-eks-image", ["labels", "tags"]]]);
+            assert.deepStrictEqual(changed, [["flask-app-eks-deployment", ["spec"]], ["flask-app-eks-image", ["labels", "tags"]], ["flask-app-eks-image-build", ["keepers"]]]);
             const strip = (plan: PlanResult) => {
                 const spec = JSON.parse(JSON.stringify(one(plan, "kubernetes:apps/v1:Deployment").inputs.spec));
                 delete spec.template.spec.containers[0].image;

@@ -35,6 +35,11 @@ export function planStack(stack: string, sets: readonly string[] = [], opts: Pla
     return run().finally(() => process.chdir(previous));
 }
 
+/** The deployer role every EKS test names (`target: eks` requires eksDeployerRoleArns). */
+export const DEPLOYER_ROLE = "arn:aws:iam::123456789012:role/deployer";
+/** `--set` overrides that switch a committed stack to EKS. */
+export const EKS = ["target=eks", `eksDeployerRoleArns=${JSON.stringify([DEPLOYER_ROLE])}`] as const;
+
 export function all(plan: PlanResult, type: string): PlannedResource[] {
     return plan.resources.filter((r) => r.type === type);
 }
