@@ -278,6 +278,29 @@ function mergeProjectConfig(stack: string, project: ProjectFile, values: Map<str
  * strings as given to `--set`: each is what `pulumi config set key value` stores (a plain string;
  * an unqualified key belongs to the project); `key=` removes the key, as `pulumi config rm` does.
  */
+/**
+ * `--set 'key[i]=value'` is `pulumi config set --path 'key[i]' value`: the stack value becomes a
+ * structured (object) value, a list, with item i set (i may append one item). A plain
+ * `--set key='["a"]'` stays a string, as `pulumi config set` stores it, and an `array` key then fails
+ * the CLI's type check: lists are set item by item.
+ */
+function setListItem(values: Map<string, ConfigValue>, key: string, index: number, value: string, given: string): void {
+    const prev = values.get(key);
+    let list: unknown[] = [];
+    if (prev !== undefined) {
+        const parsed: unknown = prev.object ? JSON.parse(prev.text) : undefined;
+        if (!Array.isArray(parsed) || prev.secure) {
+            throw new Error(`--set ${JSON.stringify(given)}: ${key} is not a list on this stack`);
+        }
+        list = parsed;
+    }
+    if (index > list.length) {
+        throw new Error(`--set ${JSON.stringify(given)}: index ${index} is past the end of ${key} (${list.length} items); set [${list.length}] first`);
+    }
+    list[index] = value;
+    values.set(key, { text: JSON.stringify(list), secure: false, object: true });
+}
+
 export function resolveStackConfig(stack: string, overrides: readonly string[] = [], root = ROOT): ResolvedStackConfig {
     const project = readProjectFile(root);
     validateProject(project, path.join(root, "Pulumi.yaml"));
@@ -295,8 +318,14 @@ export function resolveStackConfig(stack: string, overrides: readonly string[] =
         if (eq <= 0) {
             throw new Error(`--set expects key=value (got ${JSON.stringify(o)})`);
         }
-        const key = qualify(project.name, o.slice(0, eq));
+        const rawKey = o.slice(0, eq);
         const value = o.slice(eq + 1);
+        const item = /^([^[\]]+)\[(\d+)\]$/.exec(rawKey);
+        if (item) {
+            setListItem(values, qualify(project.name, item[1]), Number(item[2]), value, o);
+            continue;
+        }
+        const key = qualify(project.name, rawKey);
         if (value === "") {
             values.delete(key);
         } else {

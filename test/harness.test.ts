@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { runProgram } from "../harness/run";
 import { resolveStackConfig, ROOT } from "../harness/stackConfig";
 import { parseArgs, planDocument } from "../scripts/plan";
-import { planStack, promiseOf } from "./helpers";
+import { EKS, planStack, promiseOf } from "./helpers";
 
 const config = () => resolveStackConfig("dev");
 
@@ -128,7 +128,7 @@ describe("harness", () => {
     });
 
     it("the plan document carries the options of every target's resources", async () => {
-        const eks = planDocument(await planStack("prod", ["target=eks"]));
+        const eks = planDocument(await planStack("prod", [...EKS]));
         const deployment = (eks.resources as { type: string; options: { ignoreChanges: string[] } }[]).find((r) => r.type === "kubernetes:apps/v1:Deployment")!;
         assert.deepStrictEqual(deployment.options.ignoreChanges, ["spec.replicas"]);
         const ecs = planDocument(await planStack("prod", ["target=ecs"]));

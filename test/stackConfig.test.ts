@@ -150,7 +150,7 @@ describe("this project under the CLI's config rules", () => {
             const parsed = parseConfig(c.project, stack, raw, { implementedTargets: [...TARGET_NAMES] });
             assert.strictEqual(parsed.domain, undefined);
             assert.strictEqual(parsed.beanstalk.solutionStack, undefined);
-            assert.strictEqual(parsed.eks.adminRoleArn, undefined);
+            assert.deepStrictEqual(parsed.eks.deployerRoleArns, []);
         });
     }
 
@@ -162,11 +162,22 @@ describe("this project under the CLI's config rules", () => {
         const minimal = resolveStackConfig("minimal", [], dir);
         assert.strictEqual(minimal.values["flask-platform:domainName"], "");
         assert.strictEqual(minimal.values["flask-platform:appPort"], "8000");
+        assert.strictEqual(minimal.values["flask-platform:eksDeployerRoleArns"], "[]");
         refuses(() => resolveStackConfig("empty", [], dir), "Stack 'empty' is missing configuration value 'target'");
     });
 
     it("refuses a wrongly typed `--set` on a committed stack with the CLI's words", () => {
         refuses(() => resolveStackConfig("dev", ["minCapacity=two"]), "Stack 'dev' with configuration key 'minCapacity' must be of type 'integer'");
         refuses(() => resolveStackConfig("prod", ["flowLogs=yes"]), "Stack 'prod' with configuration key 'flowLogs' must be of type 'boolean'");
+    });
+
+    it("sets a list item by item, as `pulumi config set --path 'key[i]'` does; a JSON string is not a list", () => {
+        const role = "arn:aws:iam::123456789012:role/deployer";
+        const c = resolveStackConfig("dev", [`eksDeployerRoleArns[0]=${role}`, "eksDeployerRoleArns[1]=arn:aws:iam::123456789012:role/b"]);
+        assert.deepStrictEqual(JSON.parse(c.values["flask-platform:eksDeployerRoleArns"]), [role, "arn:aws:iam::123456789012:role/b"]);
+        // `pulumi config set key '["..."]'` stores a plain string, which the CLI's type check refuses.
+        refuses(() => resolveStackConfig("dev", [`eksDeployerRoleArns=${JSON.stringify([role])}`]),
+            "Stack 'dev' with configuration key 'eksDeployerRoleArns' must be of type 'array<string>'");
+        assert.throws(() => resolveStackConfig("dev", [`eksDeployerRoleArns[1]=${role}`]), /index 1 is past the end/);
     });
 });
