@@ -7,6 +7,7 @@ import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ArtifactBucket } from "../components/artifactBucket";
+import { attachManagedPolicies } from "../lib/iam";
 import { bundleDirectory } from "../lib/zip";
 import { isArmInstanceType, StackConfig } from "../config";
 import { Target, TargetArgs, TargetOutputs } from "./types";
@@ -149,8 +150,9 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
                     Condition: { StringEquals: { "sts:ExternalId": "elasticbeanstalk" } },
                 }],
             }),
-            managedPolicyArns: SERVICE_MANAGED_POLICIES,
         }, { parent: this });
+        // Separate resources now, so the environment must wait for them (the role alone no longer implies them).
+        const serviceGrants = attachManagedPolicies(`${name}-service`, serviceRole, SERVICE_MANAGED_POLICIES, { parent: this });
         // The lifecycle deletes old bundles from this bucket (the managed policy covers only
         // elasticbeanstalk-* buckets).
         new aws.iam.RolePolicy(`${name}-service-bundles`, {
@@ -167,8 +169,8 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
                 Version: "2012-10-17",
                 Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
             }),
-            managedPolicyArns: INSTANCE_MANAGED_POLICIES,
         }, { parent: this });
+        const instanceGrants = attachManagedPolicies(`${name}-instance`, instanceRole, INSTANCE_MANAGED_POLICIES, { parent: this });
         // Instances fetch the bundle from our bucket and the database secret at bootstrap.
         new aws.iam.RolePolicy(`${name}-instance-app`, {
             role: instanceRole.id,
@@ -233,7 +235,7 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
             version: version.name,
             settings,
             waitForReadyTimeout: "30m",
-        }, { parent: this });
+        }, { parent: this, dependsOn: [...serviceGrants, ...instanceGrants] });
 
         this.endpoint = { dnsName: env.cname, zoneId: aws.elasticbeanstalk.getHostedZoneOutput({}, { parent: this }).id };
 

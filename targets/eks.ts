@@ -11,6 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerImage } from "../components/containerImage";
 import { EksVersion, StackConfig } from "../config";
+import { attachManagedPolicies } from "../lib/iam";
 import { gunicornWorkers } from "../lib/sizing";
 import { SSL_POLICY } from "./beanstalk";
 import { Target, TargetArgs, TargetOutputs } from "./types";
@@ -128,8 +129,9 @@ export class EksTarget extends pulumi.ComponentResource {
                 Version: "2012-10-17",
                 Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
             }),
-            managedPolicyArns: NODE_MANAGED_POLICIES,
         }, { parent: this });
+        // Nodes join the cluster only with these grants, so the node group waits for them.
+        const nodeGrants = attachManagedPolicies(`${name}-nodes`, nodeRole, NODE_MANAGED_POLICIES, { parent: this });
 
         const nodeGroup = new eks.ManagedNodeGroup(`${name}-nodes`, {
             cluster,
@@ -146,7 +148,7 @@ export class EksTarget extends pulumi.ComponentResource {
             // A launch template with http_tokens=required and hop limit 2 (pods behind the node).
             enableIMDSv2: true,
             labels: { "platform/role": "app" },
-        }, { parent: this });
+        }, { parent: this, dependsOn: nodeGrants });
 
         const provider = new k8s.Provider(`${name}-k8s`, {
             kubeconfig: cluster.kubeconfigJson,
@@ -166,8 +168,8 @@ export class EksTarget extends pulumi.ComponentResource {
         const podIdentityAgent = addon("eks-pod-identity-agent");
         addon("metrics-server");
 
-        const podRole = (roleName: string, description: string, policy?: pulumi.Input<string>, managed: string[] = []) => {
-            const role = new aws.iam.Role(`${name}-${roleName}`, { description, assumeRolePolicy: POD_IDENTITY_TRUST, managedPolicyArns: managed }, { parent: this });
+        const podRole = (roleName: string, description: string, policy?: pulumi.Input<string>) => {
+            const role = new aws.iam.Role(`${name}-${roleName}`, { description, assumeRolePolicy: POD_IDENTITY_TRUST }, { parent: this });
             if (policy !== undefined) {
                 new aws.iam.RolePolicy(`${name}-${roleName}`, { role: role.id, policy }, { parent: this });
             }
@@ -178,11 +180,12 @@ export class EksTarget extends pulumi.ComponentResource {
                 clusterName: cluster.eksCluster.name, namespace, serviceAccount, roleArn: role.arn,
             }, { parent: this, dependsOn: [podIdentityAgent] });
 
-        const cloudwatchRole = podRole("cloudwatch-agent", `CloudWatch agent and Fluent Bit of ${clusterName}`, undefined,
-            ["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"]);
+        const cloudwatchRole = podRole("cloudwatch-agent", `CloudWatch agent and Fluent Bit of ${clusterName}`);
+        const cloudwatchGrants = attachManagedPolicies(`${name}-cloudwatch-agent`, cloudwatchRole,
+            ["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"], { parent: this });
         addon("amazon-cloudwatch-observability", {
             podIdentityAssociations: [{ serviceAccount: SERVICE_ACCOUNTS.cloudwatchAgent, roleArn: cloudwatchRole.arn }],
-        }, [podIdentityAgent]);
+        }, [podIdentityAgent, ...cloudwatchGrants]);
 
         // --- Cluster Autoscaler: adds nodes when pods are pending, removes idle ones. ---
         const autoscalerRole = podRole("cluster-autoscaler", `Cluster Autoscaler of ${clusterName}: resizes only this cluster's node groups`,

@@ -1,0 +1,76 @@
+// Issue 10, items 8 to 13: the pre-deployment review's hardening findings, each checked on the plan
+// of every committed stack and target under the mock cloud.
+import * as assert from "assert";
+import { PlannedResource, PlanResult } from "../harness/run";
+import { all, input, planStack } from "./helpers";
+
+const TARGETS = ["beanstalk", "ecs", "eks"] as const;
+
+/** Every committed stack on every target, planned once. */
+const plans = new Map<string, PlanResult>();
+async function planOf(stack: string, target: string): Promise<PlanResult> {
+    const key = `${stack}/${target}`;
+    if (!plans.has(key)) {
+        plans.set(key, await planStack(stack, [`target=${target}`]));
+    }
+    return plans.get(key)!;
+}
+
+/** The managed policies attached to `role` by RolePolicyAttachment resources. */
+function attached(plan: PlanResult, role: PlannedResource): string[] {
+    const roleName = role.name;
+    return all(plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        .filter((a) => a.name.startsWith(`${roleName}-`) && input(a, "role") !== undefined)
+        .map((a) => input<string>(a, "policyArn"))
+        .sort();
+}
+
+describe("hardening (issue 10, items 8-13)", function () {
+    this.timeout(300000);
+
+    describe("item 12: managed policies are RolePolicyAttachments, never the deprecated managedPolicyArns", () => {
+        for (const target of TARGETS) {
+            it(`on ${target}`, async () => {
+                const plan = await planOf("prod", target);
+                for (const role of all(plan, "aws:iam/role:Role")) {
+                    assert.strictEqual(input(role, "managedPolicyArns"), undefined, `${role.name} uses managedPolicyArns`);
+                }
+                for (const a of all(plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")) {
+                    assert.match(input<string>(a, "policyArn"), /^arn:aws:iam::aws:policy\//);
+                    assert.ok(input<string>(a, "role"), `${a.name} names no role`);
+                }
+            });
+        }
+
+        it("attaches what each role needs, and what runs under a role waits for its attachments", async () => {
+            const eb = await planOf("prod", "beanstalk");
+            const role = (plan: PlanResult, suffix: string) => all(plan, "aws:iam/role:Role").find((r) => r.name.endsWith(suffix))!;
+            assert.deepStrictEqual(attached(eb, role(eb, "-beanstalk-instance")), ["arn:aws:iam::aws:policy/AWSElasticBeanstalkWebTier"]);
+            assert.deepStrictEqual(attached(eb, role(eb, "-beanstalk-service")), [
+                "arn:aws:iam::aws:policy/AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy",
+                "arn:aws:iam::aws:policy/service-role/AWSElasticBeanstalkEnhancedHealth",
+            ]);
+            const env = all(eb, "aws:elasticbeanstalk/environment:Environment")[0];
+            for (const a of all(eb, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")) {
+                assert.ok(env.options.dependsOn.includes(a.urn), `environment does not wait for ${a.name}`);
+            }
+
+            const eks = await planOf("prod", "eks");
+            assert.deepStrictEqual(attached(eks, role(eks, "-eks-nodes")), [
+                "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+                "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+                "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+            ]);
+            assert.deepStrictEqual(attached(eks, role(eks, "-eks-cloudwatch-agent")), ["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"]);
+            const ng = all(eks, "eks:index:ManagedNodeGroup")[0];
+            const nodeAttachments = all(eks, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((a) => a.name.includes("-eks-nodes-"));
+            assert.strictEqual(nodeAttachments.length, 3);
+            for (const a of nodeAttachments) {
+                assert.ok(ng.options.dependsOn.includes(a.urn), `node group does not wait for ${a.name}`);
+            }
+            const cw = all(eks, "aws:eks/addon:Addon").find((a) => input(a, "addonName") === "amazon-cloudwatch-observability")!;
+            const cwAttachment = all(eks, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").find((a) => a.name.includes("-cloudwatch-agent-"))!;
+            assert.ok(cw.options.dependsOn.includes(cwAttachment.urn));
+        });
+    });
+});
