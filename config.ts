@@ -3,6 +3,7 @@
 // problem in a single error, so a stack with three mistakes fails once, not three times.
 // `Pulumi.yaml` declares the same keys for the CLI; test/config.test.ts keeps the two in step.
 import * as pulumi from "@pulumi/pulumi";
+import { longestStackName, nameProblems } from "./lib/names";
 
 export const TARGET_NAMES = ["beanstalk", "ecs", "eks"] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
@@ -506,12 +507,23 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
     }
 
     const appName = r.must("appName");
+    // Runs of other characters become one hyphen and none trails: RDS identifiers may neither
+    // contain "--" nor end with "-" (RDS_Limits.Constraints), Elastic Beanstalk environment names
+    // may not end with "-".
+    const namePrefix = `${appName}-${stack}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-{2,}/g, "-").replace(/-+$/, "");
+    if (target !== undefined && TARGET_NAMES.includes(target as TargetName)) {
+        for (const p of nameProblems(appName, namePrefix, target as TargetName)) {
+            const random = p.rule.suffix > 0 ? ` plus ${p.rule.suffix} characters AWS or Pulumi append` : "";
+            problems.push(`appName ${quote(appName)} and stack name ${quote(stack)} make the ${p.rule.resource} ${quote(p.name)}${random}, ${p.length} characters; ` +
+                `AWS allows at most ${p.rule.max} (${p.rule.doc}). Shorten appName or the stack name: with this appName, target ${target} takes stack names of up to ${longestStackName(appName, target as TargetName)} characters`);
+        }
+    }
     const config: StackConfig = {
         project,
         stack,
         target: (target ?? "beanstalk") as TargetName,
         appName,
-        namePrefix: `${appName}-${stack}`.toLowerCase().replace(/[^a-z0-9-]/g, "-"),
+        namePrefix,
         appPort: r.must("appPort"),
         logRetentionDays: r.must("logRetentionDays"),
         network: {

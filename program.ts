@@ -34,6 +34,7 @@ export function program(options: ProgramOptions = {}): StackOutputs {
         natGateways: config.network.natGateways,
         flowLogs: config.network.flowLogs,
         logRetentionDays: config.logRetentionDays,
+        namePrefix: config.namePrefix,
     });
     const database = new Database(`${config.appName}-db`, {
         vpcId: network.vpcId,

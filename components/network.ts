@@ -15,6 +15,8 @@ export interface NetworkArgs {
     readonly flowLogs: boolean;
     /** Retention of the flow log group, in days. */
     readonly logRetentionDays: number;
+    /** Physical-name prefix unique per stack (`${appName}-${stack}`): two stacks of one app share an account. */
+    readonly namePrefix: string;
 }
 
 /**
@@ -55,7 +57,7 @@ export class Network extends pulumi.ComponentResource {
         }, { parent: this });
 
         if (args.flowLogs) {
-            this.createFlowLogs(name, vpc.vpcId, args.logRetentionDays);
+            this.createFlowLogs(name, args.namePrefix, vpc.vpcId, args.logRetentionDays);
         }
 
         this.vpcId = vpc.vpcId;
@@ -65,9 +67,9 @@ export class Network extends pulumi.ComponentResource {
         this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });
     }
 
-    private createFlowLogs(name: string, vpcId: pulumi.Output<string>, retentionDays: number): void {
+    private createFlowLogs(name: string, namePrefix: string, vpcId: pulumi.Output<string>, retentionDays: number): void {
         const logGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
-            name: pulumi.interpolate`/vpc/${name}/flow-logs`,
+            name: `/vpc/${namePrefix}/flow-logs`,
             retentionInDays: retentionDays,
         }, { parent: this });
         const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;

@@ -116,7 +116,7 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
         const { config, network, database, domain } = args;
         const eb = config.beanstalk;
         const prefix = config.namePrefix;
-        if (prefix.length > 36) {
+        if (prefix.length > 40) {
             throw new Error(`BeanstalkTarget: environment name ${prefix} is longer than Elastic Beanstalk's 40 characters; shorten appName or the stack name`);
         }
 

@@ -124,7 +124,11 @@ export class EcsTarget extends pulumi.ComponentResource {
                 { port: 443, protocol: "HTTPS", certificateArn: domain.certificateArn, sslPolicy: SSL_POLICY },
             ]
             : [{ port: 80, protocol: "HTTP" }];
-        const alb = new awsx.lb.ApplicationLoadBalancer(`${name}-alb`, {
+        // awsx names the load balancer and its target group after this component and autonames both
+        // (logical name + 8 characters, at most 32: see lib/names.ts). `${appName}-alb` fits for
+        // the longest appName; the alias keeps stacks deployed under the old name (the engine
+        // carries it to awsx's children, pulumi pkg/resource/deploy/step_generator.go, inheritedChildAlias).
+        const alb = new awsx.lb.ApplicationLoadBalancer(`${config.appName}-alb`, {
             subnetIds: network.publicSubnetIds,
             securityGroups: [albSg.id],
             defaultSecurityGroup: { skip: true },
@@ -142,7 +146,7 @@ export class EcsTarget extends pulumi.ComponentResource {
                 },
             },
             listeners,
-        }, { parent: this });
+        }, { parent: this, aliases: [{ name: `${name}-alb` }] });
         const targetGroup = alb.defaultTargetGroup;
 
         // --- IAM: the agent's execution role (pull, logs, secret) and the app's task role (nothing). ---
