@@ -41,6 +41,7 @@ export function program(options: ProgramOptions = {}): StackOutputs {
         subnetIds: network.privateSubnetIds,
         namePrefix: config.namePrefix,
         ...config.database,
+        logRetentionDays: config.logRetentionDays,
     });
     const domain = config.domain
         ? new Domain(`${config.appName}-domain`, { domainName: config.domain.name, zoneName: config.domain.zoneName })

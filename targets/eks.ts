@@ -33,6 +33,9 @@ export const SERVICE_ACCOUNTS = {
 /** Kubernetes names of the app's objects: fixed, because mocks and humans refer to them. */
 export const APP_OBJECT = "app";
 
+/** The log groups Container Insights (the CloudWatch Observability add-on) writes to, per cluster. */
+export const CONTAINER_INSIGHTS_LOGS = ["application", "dataplane", "host", "performance"] as const;
+
 const CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
 
 /** Trust policy of every role a pod assumes through EKS Pod Identity. */
@@ -183,9 +186,18 @@ export class EksTarget extends pulumi.ComponentResource {
         const cloudwatchRole = podRole("cloudwatch-agent", `CloudWatch agent and Fluent Bit of ${clusterName}`);
         const cloudwatchGrants = attachManagedPolicies(`${name}-cloudwatch-agent`, cloudwatchRole,
             ["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"], { parent: this });
+        // The add-on's agents create `/aws/containerinsights/<cluster>/<kind>` themselves, outside the
+        // stack and with no retention (CloudWatch User Guide, Container-Insights-reference: "When you
+        // deploy Container Insights, it automatically creates a log group for the performance log
+        // events"; Container-Insights-setup-logs-FluentBit: application, host and dataplane groups).
+        // Created first, they get the stack's retention and go with the stack, after the add-on.
+        const insightsLogs = CONTAINER_INSIGHTS_LOGS.map((kind) => new aws.cloudwatch.LogGroup(`${name}-insights-${kind}`, {
+            name: `/aws/containerinsights/${clusterName}/${kind}`,
+            retentionInDays: config.logRetentionDays,
+        }, { parent: this }));
         addon("amazon-cloudwatch-observability", {
             podIdentityAssociations: [{ serviceAccount: SERVICE_ACCOUNTS.cloudwatchAgent, roleArn: cloudwatchRole.arn }],
-        }, [podIdentityAgent, ...cloudwatchGrants]);
+        }, [podIdentityAgent, ...cloudwatchGrants, ...insightsLogs]);
 
         // --- Cluster Autoscaler: adds nodes when pods are pending, removes idle ones. ---
         const autoscalerRole = podRole("cluster-autoscaler", `Cluster Autoscaler of ${clusterName}: resizes only this cluster's node groups`,

@@ -73,4 +73,40 @@ describe("hardening (issue 10, items 8-13)", function () {
             assert.ok(cw.options.dependsOn.includes(cwAttachment.urn));
         });
     });
+
+    describe("item 9: log groups unique per stack, and the ones AWS would create pre-created with the stack's retention", () => {
+        it("names the flow-log group after the stack, so two stacks of one app do not collide", async () => {
+            const plan = await planOf("prod", "ecs");
+            const group = all(plan, "aws:cloudwatch/logGroup:LogGroup").find((g) => g.name.endsWith("-flow-logs"))!;
+            assert.strictEqual(input(group, "name"), "/vpc/flask-app-prod/flow-logs");
+            assert.strictEqual(input(group, "retentionInDays"), 90);
+        });
+
+        for (const target of TARGETS) {
+            it(`${target}: RDS's exported logs go to groups the stack owns, which the instance waits for`, async () => {
+                const plan = await planOf("prod", target);
+                const db = all(plan, "aws:rds/instance:Instance")[0];
+                const exported = input<string[]>(db, "enabledCloudwatchLogsExports");
+                assert.deepStrictEqual(exported, ["postgresql", "upgrade"]);
+                for (const log of exported) {
+                    const group = all(plan, "aws:cloudwatch/logGroup:LogGroup").find((g) => input(g, "name") === `/aws/rds/instance/${input(db, "identifier")}/${log}`);
+                    assert.ok(group, `no log group for RDS ${log} logs`);
+                    assert.strictEqual(input(group, "retentionInDays"), 90);
+                    assert.ok(db.options.dependsOn.includes(group.urn), `the instance does not wait for ${group.name}`);
+                }
+            });
+        }
+
+        it("eks: Container Insights' four log groups exist with the stack's retention before the add-on", async () => {
+            const plan = await planOf("prod", "eks");
+            const cw = all(plan, "aws:eks/addon:Addon").find((a) => input(a, "addonName") === "amazon-cloudwatch-observability")!;
+            const cluster = input<string>(all(plan, "eks:index:Cluster")[0], "name");
+            for (const kind of ["application", "dataplane", "host", "performance"]) {
+                const group = all(plan, "aws:cloudwatch/logGroup:LogGroup").find((g) => input(g, "name") === `/aws/containerinsights/${cluster}/${kind}`);
+                assert.ok(group, `no ${kind} log group`);
+                assert.strictEqual(input(group, "retentionInDays"), 90);
+                assert.ok(cw.options.dependsOn.includes(group.urn), `the add-on does not wait for ${kind}`);
+            }
+        });
+    });
 });
