@@ -154,8 +154,14 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 const subnets = (kind: string) => Array.from({ length: azs }, (_, i) => `subnet-${hex(`${name}${kind}${i}`)}`);
                 const nat = inputs.natGateways as Props | undefined;
                 const natCount = nat?.strategy === "OnePerAz" ? azs : nat?.strategy === "None" ? 0 : 1;
+                // One route table per subnet, as awsx makes them (awsx/ec2/vpc.ts: a RouteTable and a
+                // RouteTableAssociation for each subnet).
+                const tables = (kind: string) => subnets(kind).map((subnetId, i) => ({ subnetId, routeTableId: `rtb-${hex(`${name}${kind}rt${i}`)}` }));
+                const associations = [...tables("public"), ...tables("private")];
                 return {
                     vpcId: `vpc-${h}`,
+                    routeTables: associations.map((a) => ({ id: a.routeTableId })),
+                    routeTableAssociations: associations.map((a) => ({ id: `rtbassoc-${hex(a.subnetId)}`, ...a })),
                     publicSubnetIds: subnets("public"),
                     privateSubnetIds: subnets("private"),
                     isolatedSubnetIds: [],

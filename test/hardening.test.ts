@@ -2,6 +2,7 @@
 // of every committed stack and target under the mock cloud.
 import * as assert from "assert";
 import { PlannedResource, PlanResult } from "../harness/run";
+import { hex } from "../harness/mocks";
 import { all, input, planStack } from "./helpers";
 
 const TARGETS = ["beanstalk", "ecs", "eks"] as const;
@@ -108,5 +109,26 @@ describe("hardening (issue 10, items 8-13)", function () {
                 assert.ok(cw.options.dependsOn.includes(group.urn), `the add-on does not wait for ${kind}`);
             }
         });
+    });
+
+    describe("item 10: an S3 gateway endpoint on the private route tables", () => {
+        for (const stack of ["dev", "prod"]) {
+            it(`${stack}`, async () => {
+                const plan = await planOf(stack, "ecs");
+                const endpoints = all(plan, "aws:ec2/vpcEndpoint:VpcEndpoint");
+                assert.strictEqual(endpoints.length, 1);
+                const ep = endpoints[0];
+                assert.strictEqual(input(ep, "serviceName"), "com.amazonaws.us-east-1.s3");
+                assert.strictEqual(input(ep, "vpcEndpointType"), "Gateway");
+                assert.strictEqual(input(ep, "vpcId"), plan.outputs.vpcId);
+                const vpc = all(plan, "awsx:ec2:Vpc")[0];
+                assert.ok(vpc, "no VPC");
+                // The mock cloud gives awsx's one route table per subnet; the endpoint takes exactly the private subnets' tables.
+                const azs = stack === "prod" ? 3 : 2;
+                const table = (kind: string, i: number) => `rtb-${hex(`${vpc.name}${kind}rt${i}`)}`;
+                const privateTables = Array.from({ length: azs }, (_, i) => table("private", i)).sort();
+                assert.deepStrictEqual(input<string[]>(ep, "routeTableIds"), privateTables);
+            });
+        }
     });
 });
