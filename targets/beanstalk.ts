@@ -361,7 +361,12 @@ export function beanstalkSettings(i: SettingsInputs): SettingsSpec {
             DB_NAME: i.dbName,
             DB_SSLMODE: "require",
         },
-        // Fetched from Secrets Manager at instance bootstrap; the console shows only the ARN.
+        // Fetched from Secrets Manager at instance bootstrap; the console shows only the ARN. The
+        // variable holds the secret's whole SecretString, the JSON text as stored (Elastic
+        // Beanstalk DG, AWSHowTo.secrets.env-vars: an option value is the secret's ARN, and its
+        // "Extracting JSON keys from Secrets Manager secrets" section picks a key out with jq in a
+        // platform hook, i.e. Beanstalk itself cannot select one). The app parses DB_SECRET as
+        // JSON on every platform (app/clients_service/config.py), so no key selection is needed.
         "aws:elasticbeanstalk:application:environmentsecrets": {
             DB_SECRET: i.dbSecretArn,
         },

@@ -163,9 +163,20 @@ export class EcsTarget extends pulumi.ComponentResource {
                 },
             }],
         }));
+        // The execution role is assumed by the ECS agent / Fargate for the image pull, logs and
+        // secrets, not by the task. AWS documents the confused-deputy conditions for the task role
+        // (ECS Developer Guide, task-iam-roles: "use the aws:SourceAccount or aws:SourceArn condition
+        // keys ... in the trust relationship") but its execution-role page (task_execution_IAM_role)
+        // shows a trust policy without them and is silent on whether the agent's AssumeRole carries
+        // aws:SourceArn; a condition on a key that is absent denies, and every task start would fail.
+        // So the robust form: no condition here. Cross-account misuse still needs iam:PassRole on
+        // this role, which only principals of this account can hold.
         const executionRole = new aws.iam.Role(`${name}-execution`, {
             description: `ECS agent for ${prefix}: pulls the image, writes logs, injects the DB secret`,
-            assumeRolePolicy: trust,
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
         }, { parent: this });
         new aws.iam.RolePolicy(`${name}-execution`, {
             role: executionRole.id,

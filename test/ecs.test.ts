@@ -260,8 +260,11 @@ describe("target: ecs", function () {
     });
 
     describe("IAM", () => {
-        it("trusts only ECS tasks of this account", () => {
-            for (const suffix of ["-ecs-execution", "-ecs-task"]) {
+        it("trusts only ECS tasks of this account (the task role; the execution role carries no source condition, issue 10 item 13)", () => {
+            assert.deepStrictEqual(parsePolicy(one(prod, "aws:iam/role:Role", "-ecs-execution"), "assumeRolePolicy").Statement, [{
+                Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole",
+            }]);
+            for (const suffix of ["-ecs-task"]) {
                 const trust = parsePolicy(one(prod, "aws:iam/role:Role", suffix), "assumeRolePolicy");
                 assert.deepStrictEqual(trust.Statement, [{
                     Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole",
