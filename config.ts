@@ -270,6 +270,11 @@ export const CONFIG_SCHEMA = {
         type: "integer", default: 512, min: 128, max: 65536,
         description: "EKS: memory request and limit of each app pod (MiB).",
     },
+    eksPublicAccessCidrs: {
+        type: "string", default: "", pattern: /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2})(,\d{1,3}(\.\d{1,3}){3}\/\d{1,2})*$/,
+        patternHint: "comma-separated IPv4 CIDR blocks such as 198.51.100.0/24,203.0.113.7/32",
+        description: "EKS: networks allowed to reach the cluster's public API endpoint (where pulumi and kubectl run). Empty: private endpoint only, reachable from inside the VPC.",
+    },
     eksAdminRoleArn: {
         type: "string", pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, patternHint: "an IAM role ARN, e.g. arn:aws:iam::123456789012:role/platform-admins",
         description: "EKS: IAM role granted cluster admin through an access entry (the identity running pulumi up is admin too).",
@@ -340,6 +345,8 @@ export interface StackConfig {
         /** MiB. */
         readonly podMemory: number;
         readonly adminRoleArn?: string;
+        /** Networks allowed on the public API endpoint; empty: the endpoint is private only. */
+        readonly publicAccessCidrs: readonly string[];
     };
 }
 
@@ -489,6 +496,17 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         problems.push(`eksNodeInstanceType ${quote(nodeType)} is ${isArmInstanceType(nodeType) ? "arm64 (Graviton)" : "x86_64"} but imagePlatform is ${platform}: pick a matching instance type or platform`);
     }
 
+    const publicAccessCidrs = r.must("eksPublicAccessCidrs").split(",").filter((c) => c !== "");
+    for (const c of publicAccessCidrs) {
+        const [address, bits] = c.split("/");
+        if (address.split(".").some((o) => Number(o) > 255) || Number(bits) > 32) {
+            problems.push(`eksPublicAccessCidrs must hold valid IPv4 CIDR blocks (got ${quote(c)})`);
+        } else if (Number(bits) === 0) {
+            // The API endpoint open to the internet is what this key exists to prevent.
+            problems.push(`eksPublicAccessCidrs must not contain ${quote(c)} (the whole internet): name the networks where pulumi and kubectl run, or leave it empty for a private endpoint`);
+        }
+    }
+
     const domainName = r.get("domainName");
     const zoneName = r.get("hostedZoneName");
     if (zoneName !== undefined && domainName === undefined) {
@@ -573,6 +591,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             podCpuLimit,
             podMemory: r.must("eksPodMemory"),
             adminRoleArn: r.get("eksAdminRoleArn"),
+            publicAccessCidrs,
         },
     };
     if (problems.length > 0) {

@@ -295,6 +295,8 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 const digest = `sha256:${hex(JSON.stringify([inputs.context, inputs.dockerfile, inputs.platforms, inputs.labels]), 64)}`;
                 return { id: digest, digest, ref: tagList.length > 0 ? `${tagList[0]}@${digest}` : "", contextHash: hex(JSON.stringify(inputs.context), 64) };
             }
+            case "aws:ec2/launchTemplate:LaunchTemplate":
+                return { id: `lt-${h}`, arn: arn("ec2", `launch-template/lt-${h}`), latestVersion: 1, defaultVersion: 1, name: physical("name"), ...tags };
             case "aws:ecs/cluster:Cluster": {
                 const n = physical("name");
                 return { id: arn("ecs", `cluster/${n}`), name: n, arn: arn("ecs", `cluster/${n}`), ...tags };

@@ -117,8 +117,11 @@ export class EksTarget extends pulumi.ComponentResource {
             skipDefaultNodeGroup: true,
             // Pulumi's extra cluster/node groups would be unused by managed nodes (they get the EKS cluster group).
             skipDefaultSecurityGroups: true,
+            // The API is public only to the configured networks (where pulumi and kubectl run), or
+            // private only: then `pulumi up` must run inside the VPC (README, EKS section).
             endpointPrivateAccess: true,
-            endpointPublicAccess: true,
+            endpointPublicAccess: e.publicAccessCidrs.length > 0,
+            ...(e.publicAccessCidrs.length > 0 ? { publicAccessCidrs: [...e.publicAccessCidrs] } : {}),
             enabledClusterLogTypes: CONTROL_PLANE_LOGS,
             encryptionConfigKeyArn: secretsKey.arn,
             createOidcProvider: false,
@@ -136,6 +139,26 @@ export class EksTarget extends pulumi.ComponentResource {
         // Nodes join the cluster only with these grants, so the node group waits for them.
         const nodeGrants = attachManagedPolicies(`${name}-nodes`, nodeRole, NODE_MANAGED_POLICIES, { parent: this });
 
+        // Our own launch template instead of pulumi-eks's `enableIMDSv2`, which hard-codes a hop
+        // limit of 2 (pulumi-eks nodejs/eks/nodes/nodegroup.ts, createMNGCustomLaunchTemplate:
+        // `httpPutResponseHopLimit: 2`) so every pod could take the node role's credentials from
+        // IMDS. With 1, only host-network processes reach IMDS (EKS Best Practices, security/iam:
+        // "Restrict access to the instance profile assigned to the worker node"). Nothing here needs
+        // more: the CloudWatch agent and Fluent Bit run `hostNetwork: true` (aws-observability/
+        // helm-charts amazon-cloudwatch-observability templates/linux/cloudwatch-agent-custom-resource.yaml
+        // and fluent-bit-daemonset.yaml), so do the Pod Identity agent, aws-node and kube-proxy;
+        // the Load Balancer Controller gets `region` and `vpcId` and the Cluster Autoscaler
+        // `awsRegion` explicitly below, so neither asks IMDS; all controllers get credentials from
+        // Pod Identity, not from the node.
+        const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-nodes`, {
+            description: `Nodes of EKS cluster ${clusterName}: IMDSv2 only, no IMDS for pods, encrypted gp3 root volume`,
+            metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+            // With a launch template the disk size belongs here: EKS refuses a node group diskSize
+            // next to one (EKS User Guide, launch-templates; pulumi-eks moves it the same way).
+            blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 30, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
+            updateDefaultVersion: true,
+        }, { parent: this });
+
         const nodeGroup = new eks.ManagedNodeGroup(`${name}-nodes`, {
             cluster,
             nodeGroupNamePrefix: `${clusterName}-`,
@@ -144,12 +167,10 @@ export class EksTarget extends pulumi.ComponentResource {
             instanceTypes: [e.nodeInstanceType],
             amiType: config.image.platform === "linux/arm64" ? "AL2023_ARM_64_STANDARD" : "AL2023_x86_64_STANDARD",
             capacityType: "ON_DEMAND",
-            diskSize: 30,
+            launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply((v) => String(v)) },
             scalingConfig: { minSize: e.nodeMin, maxSize: e.nodeMax, desiredSize: e.nodeMin },
             // The Cluster Autoscaler owns the desired size; `pulumi up` must not reset it.
             ignoreScalingChanges: true,
-            // A launch template with http_tokens=required and hop limit 2 (pods behind the node).
-            enableIMDSv2: true,
             labels: { "platform/role": "app" },
         }, { parent: this, dependsOn: nodeGrants });
 

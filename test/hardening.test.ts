@@ -1,7 +1,8 @@
 // Issue 10, items 8 to 13: the pre-deployment review's hardening findings, each checked on the plan
 // of every committed stack and target under the mock cloud.
 import * as assert from "assert";
-import { PlannedResource, PlanResult } from "../harness/run";
+import { ConfigError, parseConfig, TARGET_NAMES } from "../config";
+import { Json, PlannedResource, PlanResult } from "../harness/run";
 import { hex } from "../harness/mocks";
 import { all, input, planStack } from "./helpers";
 
@@ -130,5 +131,56 @@ describe("hardening (issue 10, items 8-13)", function () {
                 assert.deepStrictEqual(input<string[]>(ep, "routeTableIds"), privateTables);
             });
         }
+    });
+
+    describe("item 8: EKS API endpoint restricted, IMDS out of pods' reach", () => {
+        it("keeps the API endpoint private unless networks are named, and then public to those only", async () => {
+            const dev = await planOf("dev", "eks");
+            const cluster = all(dev, "eks:index:Cluster")[0];
+            assert.strictEqual(input(cluster, "endpointPublicAccess"), false);
+            assert.strictEqual(input(cluster, "endpointPrivateAccess"), true);
+            assert.strictEqual(input(cluster, "publicAccessCidrs"), undefined);
+            const open = await planStack("dev", ["target=eks", "eksPublicAccessCidrs=198.51.100.0/24,203.0.113.7/32"]);
+            const c2 = all(open, "eks:index:Cluster")[0];
+            assert.strictEqual(input(c2, "endpointPublicAccess"), true);
+            assert.deepStrictEqual(input(c2, "publicAccessCidrs"), ["198.51.100.0/24", "203.0.113.7/32"]);
+        });
+
+        it("refuses the whole internet and malformed blocks, naming the key", () => {
+            const problems = (value: string) => {
+                try {
+                    parseConfig("flask-platform", "dev", { target: "eks", eksPublicAccessCidrs: value }, { implementedTargets: [...TARGET_NAMES] });
+                } catch (e) {
+                    return (e as ConfigError).problems.join("\n");
+                }
+                return "";
+            };
+            assert.match(problems("0.0.0.0/0"), /eksPublicAccessCidrs must not contain "0.0.0.0\/0" \(the whole internet\)/);
+            assert.match(problems("10.0.0.0/8,300.1.1.1/32"), /eksPublicAccessCidrs must hold valid IPv4 CIDR blocks \(got "300.1.1.1\/32"\)/);
+            assert.match(problems("10.0.0.0"), /eksPublicAccessCidrs must be comma-separated IPv4 CIDR blocks/);
+            assert.strictEqual(problems("10.0.0.0/8"), "");
+        });
+
+        it("runs nodes from a launch template with IMDSv2 and a hop limit of 1, and the controllers without IMDS", async () => {
+            const plan = await planOf("prod", "eks");
+            const templates = all(plan, "aws:ec2/launchTemplate:LaunchTemplate");
+            assert.strictEqual(templates.length, 1);
+            const lt = templates[0];
+            assert.deepStrictEqual(input(lt, "metadataOptions"), { httpEndpoint: "enabled", httpPutResponseHopLimit: 1, httpTokens: "required" });
+            const disk = input<{ deviceName: string; ebs: Record<string, string | number> }[]>(lt, "blockDeviceMappings")[0];
+            assert.strictEqual(disk.ebs.encrypted, "true");
+            assert.strictEqual(disk.ebs.volumeSize, 30);
+            const ng = all(plan, "eks:index:ManagedNodeGroup")[0];
+            assert.strictEqual(input(ng, "enableIMDSv2"), undefined, "pulumi-eks would build its own template with hop limit 2");
+            assert.strictEqual(input(ng, "diskSize"), undefined);
+            assert.deepStrictEqual(input(ng, "launchTemplate"), { id: `lt-${hex(`aws:ec2/launchTemplate:LaunchTemplate::${lt.name}`)}`, version: "1" });
+            // Controllers that would otherwise ask IMDS for region and VPC get them explicitly.
+            const lbc = all(plan, "kubernetes:helm.sh/v3:Release").find((r) => r.name.endsWith("-load-balancer-controller"))!;
+            const values = input<Record<string, Json>>(lbc, "values");
+            assert.strictEqual(values.region, "us-east-1");
+            assert.strictEqual(values.vpcId, plan.outputs.vpcId);
+            const ca = all(plan, "kubernetes:helm.sh/v3:Release").find((r) => r.name.endsWith("-cluster-autoscaler"))!;
+            assert.strictEqual(input<Record<string, Json>>(ca, "values").awsRegion, "us-east-1");
+        });
     });
 });
