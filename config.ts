@@ -49,6 +49,19 @@ export const CONTAINER_INSIGHTS = ["enabled", "enhanced"] as const;
 export const EKS_VERSIONS = ["1.33", "1.34", "1.35"] as const;
 export type EksVersion = (typeof EKS_VERSIONS)[number];
 
+/**
+ * End of EKS standard support per version (UTC dates), from AWS's release calendar (EKS User
+ * Guide, kubernetes-versions: "A minor version is under standard support in Amazon EKS for the first
+ * 14 months after it's released"; dates as listed there and on endoflife.date/amazon-eks, read
+ * 2026-11-23). The cluster runs `upgradePolicy: STANDARD`, under which EKS upgrades a cluster
+ * itself at the end of standard support, so a version past it is refused.
+ */
+export const EKS_STANDARD_SUPPORT_END: Readonly<Record<EksVersion, string>> = {
+    "1.33": "2026-07-29",
+    "1.34": "2026-12-02",
+    "1.35": "2027-03-27",
+};
+
 /** Graviton instance families (m7g, t4g, c6gn...) are arm64; everything else this program accepts is x86_64. */
 export function isArmInstanceType(instanceType: string): boolean {
     return /^[a-z]+\d+g[a-z]*\./.test(instanceType);
@@ -429,6 +442,8 @@ function parseValue(key: string, spec: KeySpec, text: string): string | number |
 export interface LoadOptions {
     /** The targets that exist today; selecting any other is a config error that says so. */
     readonly implementedTargets: readonly TargetName[];
+    /** The date version support is judged against; tests pin it. Default: now. */
+    readonly now?: Date;
 }
 
 /**
@@ -494,6 +509,14 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
     // Only where both are used: an ECS stack going arm64 must not need an EKS key changed.
     if (target === "eks" && isArmInstanceType(nodeType) !== (platform === "linux/arm64")) {
         problems.push(`eksNodeInstanceType ${quote(nodeType)} is ${isArmInstanceType(nodeType) ? "arm64 (Graviton)" : "x86_64"} but imagePlatform is ${platform}: pick a matching instance type or platform`);
+    }
+
+    const eksVersion = r.must("eksVersion") as EksVersion;
+    const today = (opts.now ?? new Date()).toISOString().slice(0, 10);
+    if (target === "eks" && EKS_STANDARD_SUPPORT_END[eksVersion] !== undefined && EKS_STANDARD_SUPPORT_END[eksVersion] < today) {
+        const supported = EKS_VERSIONS.filter((v) => EKS_STANDARD_SUPPORT_END[v] >= today);
+        problems.push(`eksVersion ${quote(eksVersion)} left EKS standard support on ${EKS_STANDARD_SUPPORT_END[eksVersion]}, and the cluster's upgradePolicy is STANDARD ` +
+            `(EKS would upgrade it by itself; extended support costs six times as much): use one of ${supported.join(", ") || "(none: update EKS_VERSIONS)"}`);
     }
 
     const publicAccessCidrs = r.must("eksPublicAccessCidrs").split(",").filter((c) => c !== "");
@@ -583,7 +606,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             requestsPerTarget: r.must("ecsRequestsPerTarget"),
         },
         eks: {
-            version: r.must("eksVersion") as EksVersion,
+            version: eksVersion,
             nodeInstanceType: nodeType,
             nodeMin,
             nodeMax,

@@ -108,6 +108,8 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
     readonly applicationName: pulumi.Output<string>;
     readonly versionLabel: pulumi.Output<string>;
     readonly bundleBucket: pulumi.Output<string>;
+    /** The platform version deployed: the pinned `ebSolutionStack`, or the newest one found. */
+    readonly solutionStack: pulumi.Output<string>;
     /** The environment's CNAME and Elastic Beanstalk's zone, for the stack's alias record. */
     readonly endpoint: TargetOutputs["endpoint"];
 
@@ -245,7 +247,9 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
         this.applicationName = application.name;
         this.versionLabel = version.name;
         this.bundleBucket = bucket.bucket;
+        this.solutionStack = solutionStack;
         this.registerOutputs({
+            solutionStack: this.solutionStack,
             url: this.url, healthUrl: this.healthUrl, environmentName: this.environmentName,
             applicationName: this.applicationName, versionLabel: this.versionLabel, bundleBucket: this.bundleBucket,
         });
@@ -423,6 +427,8 @@ export const beanstalk: Target = {
                 applicationName: t.applicationName,
                 versionLabel: t.versionLabel,
                 bundleBucket: t.bundleBucket,
+                // Shown in the plan and the stack outputs, so a platform change is visible.
+                solutionStack: t.solutionStack,
             },
         };
     },

@@ -183,4 +183,36 @@ describe("hardening (issue 10, items 8-13)", function () {
             assert.strictEqual(input<Record<string, Json>>(ca, "values").awsRegion, "us-east-1");
         });
     });
+
+    describe("item 11: supported EKS versions only, pinned platform in prod, chosen versions in the plan", () => {
+        const parse = (raw: Record<string, string>, now: string) => {
+            try {
+                parseConfig("flask-platform", "dev", raw, { implementedTargets: [...TARGET_NAMES], now: new Date(now) });
+                return "";
+            } catch (e) {
+                return (e as ConfigError).problems.join("\n");
+            }
+        };
+
+        it("refuses an eksVersion past the end of standard support, on the date it ends", () => {
+            assert.match(parse({ target: "eks", eksVersion: "1.33" }, "2026-11-23T12:00:00Z"),
+                /^eksVersion "1.33" left EKS standard support on 2026-07-29, and the cluster's upgradePolicy is STANDARD .*use one of 1.34, 1.35$/);
+            assert.strictEqual(parse({ target: "eks", eksVersion: "1.34" }, "2026-12-02T23:00:00Z"), "");
+            assert.match(parse({ target: "eks", eksVersion: "1.34" }, "2026-12-03T00:00:00Z"), /use one of 1.35$/);
+            // Only where the version is used: a Beanstalk stack is not broken by an EKS key.
+            assert.strictEqual(parse({ target: "beanstalk", eksVersion: "1.33" }, "2026-11-23T12:00:00Z"), "");
+        });
+
+        it("pins the Beanstalk platform in prod, takes the newest in dev, and shows the chosen one as an output", async () => {
+            const prod = await planOf("prod", "beanstalk");
+            const dev = await planOf("dev", "beanstalk");
+            const env = (plan: PlanResult) => all(plan, "aws:elasticbeanstalk/environment:Environment")[0];
+            assert.strictEqual(input(env(prod), "solutionStackName"), "64bit Amazon Linux 2023 v4.7.1 running Python 3.11");
+            assert.ok(!prod.invokes.some((i) => i.token.includes("getSolutionStack")), "prod must not look the newest up");
+            assert.ok(dev.invokes.some((i) => i.token.includes("getSolutionStack")), "dev takes the newest");
+            for (const plan of [prod, dev]) {
+                assert.strictEqual(plan.outputs.solutionStack, input(env(plan), "solutionStackName"));
+            }
+        });
+    });
 });
