@@ -288,6 +288,11 @@ export const CONFIG_SCHEMA = {
         patternHint: "comma-separated IPv4 CIDR blocks such as 198.51.100.0/24,203.0.113.7/32",
         description: "EKS: networks allowed to reach the cluster's public API endpoint (where pulumi and kubectl run). Empty: private endpoint only, reachable from inside the VPC.",
     },
+    eksAddonVersions: {
+        type: "string", default: "", pattern: /^[a-z0-9-]+=v[\w.+-]+(,[a-z0-9-]+=v[\w.+-]+)*$/,
+        patternHint: "comma-separated add-on=version pairs such as metrics-server=v0.8.0-eksbuild.1",
+        description: "EKS: pin add-on versions (the eksAddonVersions output shows what runs). Empty: EKS's default version for the cluster, taken at creation.",
+    },
     eksAdminRoleArn: {
         type: "string", pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, patternHint: "an IAM role ARN, e.g. arn:aws:iam::123456789012:role/platform-admins",
         description: "EKS: IAM role granted cluster admin through an access entry (the identity running pulumi up is admin too).",
@@ -358,6 +363,8 @@ export interface StackConfig {
         /** MiB. */
         readonly podMemory: number;
         readonly adminRoleArn?: string;
+        /** Pinned add-on versions by add-on name; unlisted add-ons take EKS's default. */
+        readonly addonVersions: Readonly<Record<string, string>>;
         /** Networks allowed on the public API endpoint; empty: the endpoint is private only. */
         readonly publicAccessCidrs: readonly string[];
     };
@@ -615,6 +622,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             podMemory: r.must("eksPodMemory"),
             adminRoleArn: r.get("eksAdminRoleArn"),
             publicAccessCidrs,
+            addonVersions: Object.fromEntries(r.must("eksAddonVersions").split(",").filter((p) => p !== "").map((p) => p.split("=") as [string, string])),
         },
     };
     if (problems.length > 0) {

@@ -357,7 +357,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 return { nodeGroup: { id: n, nodeGroupName: n, arn: arn("eks", `nodegroup/${n}`), resources: [{ autoScalingGroups: [{ name: `eks-${n}` }] }] }, placementGroupName: "" };
             }
             case "aws:eks/addon:Addon":
-                return { id: `${inputs.clusterName}:${inputs.addonName}`, arn: arn("eks", `addon/${inputs.clusterName}/${inputs.addonName}/${h.slice(0, 8)}`), addonVersion: "v1.0.0-eksbuild.1", ...tags };
+                return { id: `${inputs.clusterName}:${inputs.addonName}`, arn: arn("eks", `addon/${inputs.clusterName}/${inputs.addonName}/${h.slice(0, 8)}`), addonVersion: inputs.addonVersion ?? "v1.0.0-eksbuild.1", ...tags };
             case "aws:eks/podIdentityAssociation:PodIdentityAssociation":
                 return { id: `a-${h}`, associationId: `a-${h}`, associationArn: arn("eks", `podidentityassociation/${inputs.clusterName}/a-${h}`), ...tags };
             case "kubernetes:helm.sh/v3:Release":

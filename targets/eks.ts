@@ -55,6 +55,8 @@ export class EksTarget extends pulumi.ComponentResource {
     readonly kubeconfig: pulumi.Output<string>;
     readonly imageUri: pulumi.Output<string>;
     readonly namespace: pulumi.Output<string>;
+    /** Add-on name -> the version EKS runs. */
+    readonly addonVersions: pulumi.Output<Record<string, string>>;
     /** The Ingress's ALB, for the stack's alias record. */
     readonly endpoint: TargetOutputs["endpoint"];
 
@@ -187,10 +189,12 @@ export class EksTarget extends pulumi.ComponentResource {
                 addonName,
                 resolveConflictsOnCreate: "OVERWRITE",
                 resolveConflictsOnUpdate: "OVERWRITE",
+                // Pinned from eksAddonVersions (prod); otherwise EKS's default at creation.
+                ...(e.addonVersions[addonName] ? { addonVersion: e.addonVersions[addonName] } : {}),
                 ...extra,
             }, { parent: this, dependsOn: [nodeGroup, ...dependsOn] });
         const podIdentityAgent = addon("eks-pod-identity-agent");
-        addon("metrics-server");
+        const metricsServer = addon("metrics-server");
 
         const podRole = (roleName: string, description: string, policy?: pulumi.Input<string>) => {
             const role = new aws.iam.Role(`${name}-${roleName}`, { description, assumeRolePolicy: POD_IDENTITY_TRUST }, { parent: this });
@@ -216,7 +220,7 @@ export class EksTarget extends pulumi.ComponentResource {
             name: `/aws/containerinsights/${clusterName}/${kind}`,
             retentionInDays: config.logRetentionDays,
         }, { parent: this }));
-        addon("amazon-cloudwatch-observability", {
+        const cloudwatchAddon = addon("amazon-cloudwatch-observability", {
             podIdentityAssociations: [{ serviceAccount: SERVICE_ACCOUNTS.cloudwatchAgent, roleArn: cloudwatchRole.arn }],
         }, [podIdentityAgent, ...cloudwatchGrants, ...insightsLogs]);
 
@@ -338,9 +342,12 @@ export class EksTarget extends pulumi.ComponentResource {
         this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
         this.imageUri = image.imageUri;
         this.namespace = namespace;
+        // What runs, shown in the plan and the outputs, so a version that moved is visible.
+        this.addonVersions = pulumi.all([podIdentityAgent, metricsServer, cloudwatchAddon].map((a) => pulumi.all([a.addonName, a.addonVersion])))
+            .apply((pairs) => Object.fromEntries(pairs));
         this.registerOutputs({
             url: this.url, healthUrl: this.healthUrl, clusterName: this.clusterName, kubeconfig: this.kubeconfig,
-            imageUri: this.imageUri, namespace: this.namespace,
+            imageUri: this.imageUri, namespace: this.namespace, addonVersions: this.addonVersions,
         });
     }
 }
@@ -515,7 +522,7 @@ export const eksTarget: Target = {
             url: t.url,
             healthUrl: t.healthUrl,
             endpoint: t.endpoint,
-            extra: { clusterName: t.clusterName, kubeconfig: t.kubeconfig, imageUri: t.imageUri, namespace: t.namespace },
+            extra: { clusterName: t.clusterName, kubeconfig: t.kubeconfig, imageUri: t.imageUri, namespace: t.namespace, eksAddonVersions: t.addonVersions },
         };
     },
 };

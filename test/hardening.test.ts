@@ -215,4 +215,16 @@ describe("hardening (issue 10, items 8-13)", function () {
             }
         });
     });
+
+    describe("item 11: EKS add-on versions pinnable and shown", () => {
+        it("pins the listed add-ons, leaves the others to EKS, and exports what runs", async () => {
+            const plan = await planStack("prod", ["target=eks", "eksAddonVersions=metrics-server=v0.8.0-eksbuild.1"]);
+            const addon = (n: string) => all(plan, "aws:eks/addon:Addon").find((a) => input(a, "addonName") === n)!;
+            assert.strictEqual(input(addon("metrics-server"), "addonVersion"), "v0.8.0-eksbuild.1");
+            assert.strictEqual(input(addon("eks-pod-identity-agent"), "addonVersion"), undefined);
+            assert.deepStrictEqual(plan.outputs.eksAddonVersions, {
+                "amazon-cloudwatch-observability": "v1.0.0-eksbuild.1", "eks-pod-identity-agent": "v1.0.0-eksbuild.1", "metrics-server": "v0.8.0-eksbuild.1",
+            });
+        });
+    });
 });
