@@ -63,10 +63,17 @@ export class EcsTarget extends pulumi.ComponentResource {
         }, { parent: this });
 
         // --- Cluster: Container Insights on; Fargate and Fargate Spot available to the service. ---
+        // Container Insights writes performance events to `/aws/ecs/containerinsights/<cluster>/performance`
+        // (CloudWatch User Guide, Container-Insights-reference-performance-logs-ECS), a group it
+        // creates itself outside the stack. Created first, it has the stack's retention and goes with it.
+        const insightsLogs = new aws.cloudwatch.LogGroup(`${name}-insights`, {
+            name: `/aws/ecs/containerinsights/${prefix}/performance`,
+            retentionInDays: config.logRetentionDays,
+        }, { parent: this });
         const cluster = new aws.ecs.Cluster(`${name}-cluster`, {
             name: prefix,
             settings: [{ name: "containerInsights", value: ecs.containerInsights }],
-        }, { parent: this });
+        }, { parent: this, dependsOn: [insightsLogs] });
         const capacityProviders = new aws.ecs.ClusterCapacityProviders(`${name}-capacity`, {
             clusterName: cluster.name,
             capacityProviders: ["FARGATE", "FARGATE_SPOT"],

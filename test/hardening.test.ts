@@ -227,4 +227,13 @@ describe("hardening (issue 10, items 8-13)", function () {
             });
         });
     });
+
+    it("item 9, ecs: the Container Insights performance log group is the stack's, before the cluster", async () => {
+        const plan = await planOf("prod", "ecs");
+        const cluster = all(plan, "aws:ecs/cluster:Cluster")[0];
+        const group = all(plan, "aws:cloudwatch/logGroup:LogGroup").find((g) => input(g, "name") === `/aws/ecs/containerinsights/${input(cluster, "name")}/performance`);
+        assert.ok(group, "no Container Insights log group");
+        assert.strictEqual(input(group, "retentionInDays"), 90);
+        assert.ok(cluster.options.dependsOn.includes(group.urn));
+    });
 });
