@@ -3,6 +3,7 @@
 // problem in a single error, so a stack with three mistakes fails once, not three times.
 // `Pulumi.yaml` declares the same keys for the CLI; test/config.test.ts keeps the two in step.
 import * as pulumi from "@pulumi/pulumi";
+import { longestStackName, nameProblems } from "./lib/names";
 
 export const TARGET_NAMES = ["beanstalk", "ecs", "eks"] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
@@ -47,6 +48,19 @@ export const CONTAINER_INSIGHTS = ["enabled", "enhanced"] as const;
 /** EKS versions in AWS standard support in late 2026 (1.33 left it in July 2026; see README). */
 export const EKS_VERSIONS = ["1.33", "1.34", "1.35"] as const;
 export type EksVersion = (typeof EKS_VERSIONS)[number];
+
+/**
+ * End of EKS standard support per version (UTC dates), from AWS's release calendar (EKS User
+ * Guide, kubernetes-versions: "A minor version is under standard support in Amazon EKS for the first
+ * 14 months after it's released"; dates as listed there and on endoflife.date/amazon-eks, read
+ * 2026-11-23). The cluster runs `upgradePolicy: STANDARD`, under which EKS upgrades a cluster
+ * itself at the end of standard support, so a version past it is refused.
+ */
+export const EKS_STANDARD_SUPPORT_END: Readonly<Record<EksVersion, string>> = {
+    "1.33": "2026-07-29",
+    "1.34": "2026-12-02",
+    "1.35": "2027-03-27",
+};
 
 /** Graviton instance families (m7g, t4g, c6gn...) are arm64; everything else this program accepts is x86_64. */
 export function isArmInstanceType(instanceType: string): boolean {
@@ -287,6 +301,16 @@ export const CONFIG_SCHEMA = {
         type: "array", default: [], itemPattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, itemHint: "an IAM role ARN, e.g. arn:aws:iam::123456789012:role/deployer",
         description: "EKS: IAM roles that run pulumi up for this stack (teammates, CI, Pulumi Deployments' OIDC role); each gets cluster admin through an access entry. EKS makes only the cluster's creator admin otherwise, per principal. Required with target eks.",
     },
+    eksPublicAccessCidrs: {
+        type: "string", default: "", pattern: /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2})(,\d{1,3}(\.\d{1,3}){3}\/\d{1,2})*$/,
+        patternHint: "comma-separated IPv4 CIDR blocks such as 198.51.100.0/24,203.0.113.7/32",
+        description: "EKS: networks allowed to reach the cluster's public API endpoint (where pulumi and kubectl run). Empty: private endpoint only, reachable from inside the VPC.",
+    },
+    eksAddonVersions: {
+        type: "string", default: "", pattern: /^[a-z0-9-]+=v[\w.+-]+(,[a-z0-9-]+=v[\w.+-]+)*$/,
+        patternHint: "comma-separated add-on=version pairs such as metrics-server=v0.8.0-eksbuild.1",
+        description: "EKS: pin add-on versions (the eksAddonVersions output shows what runs). Empty: EKS's default version for the cluster, taken at creation.",
+    },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
@@ -354,6 +378,10 @@ export interface StackConfig {
         readonly podMemory: number;
         /** Roles given cluster admin through access entries (the identities that run `pulumi up`). */
         readonly deployerRoleArns: readonly string[];
+        /** Pinned add-on versions by add-on name; unlisted add-ons take EKS's default. */
+        readonly addonVersions: Readonly<Record<string, string>>;
+        /** Networks allowed on the public API endpoint; empty: the endpoint is private only. */
+        readonly publicAccessCidrs: readonly string[];
     };
 }
 
@@ -453,6 +481,8 @@ function parseValue(key: string, spec: KeySpec, text: string): string | number |
 export interface LoadOptions {
     /** The targets that exist today; selecting any other is a config error that says so. */
     readonly implementedTargets: readonly TargetName[];
+    /** The date version support is judged against; tests pin it. Default: now. */
+    readonly now?: Date;
 }
 
 /**
@@ -531,6 +561,25 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             + "(pulumi config set --path 'eksDeployerRoleArns[0]' arn:aws:iam::<account>:role/<deployer>); EKS makes only the cluster's creator admin");
     }
 
+    const eksVersion = r.must("eksVersion") as EksVersion;
+    const today = (opts.now ?? new Date()).toISOString().slice(0, 10);
+    if (target === "eks" && EKS_STANDARD_SUPPORT_END[eksVersion] !== undefined && EKS_STANDARD_SUPPORT_END[eksVersion] < today) {
+        const supported = EKS_VERSIONS.filter((v) => EKS_STANDARD_SUPPORT_END[v] >= today);
+        problems.push(`eksVersion ${quote(eksVersion)} left EKS standard support on ${EKS_STANDARD_SUPPORT_END[eksVersion]}, and the cluster's upgradePolicy is STANDARD ` +
+            `(EKS would upgrade it by itself; extended support costs six times as much): use one of ${supported.join(", ") || "(none: update EKS_VERSIONS)"}`);
+    }
+
+    const publicAccessCidrs = r.must("eksPublicAccessCidrs").split(",").filter((c) => c !== "");
+    for (const c of publicAccessCidrs) {
+        const [address, bits] = c.split("/");
+        if (address.split(".").some((o) => Number(o) > 255) || Number(bits) > 32) {
+            problems.push(`eksPublicAccessCidrs must hold valid IPv4 CIDR blocks (got ${quote(c)})`);
+        } else if (Number(bits) === 0) {
+            // The API endpoint open to the internet is what this key exists to prevent.
+            problems.push(`eksPublicAccessCidrs must not contain ${quote(c)} (the whole internet): name the networks where pulumi and kubectl run, or leave it empty for a private endpoint`);
+        }
+    }
+
     const domainName = r.get("domainName");
     const zoneName = r.get("hostedZoneName");
     if (zoneName !== undefined && domainName === undefined) {
@@ -549,12 +598,23 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
     }
 
     const appName = r.must("appName");
+    // Runs of other characters become one hyphen and none trails: RDS identifiers may neither
+    // contain "--" nor end with "-" (RDS_Limits.Constraints), Elastic Beanstalk environment names
+    // may not end with "-".
+    const namePrefix = `${appName}-${stack}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-{2,}/g, "-").replace(/-+$/, "");
+    if (target !== undefined && TARGET_NAMES.includes(target as TargetName)) {
+        for (const p of nameProblems(appName, namePrefix, target as TargetName)) {
+            const random = p.rule.suffix > 0 ? ` plus ${p.rule.suffix} characters AWS or Pulumi append` : "";
+            problems.push(`appName ${quote(appName)} and stack name ${quote(stack)} make the ${p.rule.resource} ${quote(p.name)}${random}, ${p.length} characters; ` +
+                `AWS allows at most ${p.rule.max} (${p.rule.doc}). Shorten appName or the stack name: with this appName, target ${target} takes stack names of up to ${longestStackName(appName, target as TargetName)} characters`);
+        }
+    }
     const config: StackConfig = {
         project,
         stack,
         target: (target ?? "beanstalk") as TargetName,
         appName,
-        namePrefix: `${appName}-${stack}`.toLowerCase().replace(/[^a-z0-9-]/g, "-"),
+        namePrefix,
         appPort: r.must("appPort"),
         logRetentionDays: r.must("logRetentionDays"),
         network: {
@@ -596,7 +656,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             requestsPerTarget: r.must("ecsRequestsPerTarget"),
         },
         eks: {
-            version: r.must("eksVersion") as EksVersion,
+            version: eksVersion,
             nodeInstanceType: nodeType,
             nodeMin,
             nodeMax,
@@ -604,6 +664,8 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             podCpuLimit,
             podMemory: r.must("eksPodMemory"),
             deployerRoleArns,
+            publicAccessCidrs,
+            addonVersions: Object.fromEntries(r.must("eksAddonVersions").split(",").filter((p) => p !== "").map((p) => p.split("=") as [string, string])),
         },
     };
     if (problems.length > 0) {

@@ -34,12 +34,14 @@ export function program(options: ProgramOptions = {}): StackOutputs {
         natGateways: config.network.natGateways,
         flowLogs: config.network.flowLogs,
         logRetentionDays: config.logRetentionDays,
+        namePrefix: config.namePrefix,
     });
     const database = new Database(`${config.appName}-db`, {
         vpcId: network.vpcId,
         subnetIds: network.privateSubnetIds,
         namePrefix: config.namePrefix,
         ...config.database,
+        logRetentionDays: config.logRetentionDays,
     });
     const domain = config.domain
         ? new Domain(`${config.appName}-domain`, { domainName: config.domain.name, zoneName: config.domain.zoneName })

@@ -19,6 +19,8 @@ export interface DatabaseArgs {
     /** Take a snapshot named `<identifier>-final` when the instance is deleted. */
     readonly finalSnapshot: boolean;
     readonly performanceInsights: boolean;
+    /** Retention (days) of the log groups RDS exports PostgreSQL and upgrade logs to. */
+    readonly logRetentionDays: number;
     /** The database the app uses; created with the instance. */
     readonly dbName?: string;
     /** The master user; the app connects as it (one app, one database). */
@@ -26,6 +28,9 @@ export interface DatabaseArgs {
 }
 
 export const DB_PORT = 5432;
+
+/** The PostgreSQL logs RDS exports to CloudWatch Logs. */
+export const LOG_EXPORTS = ["postgresql", "upgrade"] as const;
 
 /**
  * RDS PostgreSQL for the app: private, encrypted with its own KMS key, TLS forced, master password
@@ -91,6 +96,15 @@ export class Database extends pulumi.ComponentResource {
             ],
         }, { parent: this });
 
+        // RDS creates `/aws/rds/instance/<identifier>/<log>` on first export, outside the stack and
+        // with no retention (AWS CDK's RDS example: "default is to never expire logs"), so it would
+        // outlive `pulumi destroy`. Created here first (RDS writes into an existing group), it gets
+        // the stack's retention and goes with the stack, after the instance (which depends on it).
+        const logGroups = LOG_EXPORTS.map((log) => new aws.cloudwatch.LogGroup(`${name}-${log}-logs`, {
+            name: `/aws/rds/instance/${identifier}/${log}`,
+            retentionInDays: args.logRetentionDays,
+        }, { parent: this }));
+
         const instance = new aws.rds.Instance(name, {
             identifier,
             engine: "postgres",
@@ -127,8 +141,8 @@ export class Database extends pulumi.ComponentResource {
             performanceInsightsEnabled: args.performanceInsights,
             performanceInsightsKmsKeyId: args.performanceInsights ? key.arn : undefined,
             performanceInsightsRetentionPeriod: args.performanceInsights ? 7 : undefined,
-            enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
-        }, { parent: this });
+            enabledCloudwatchLogsExports: [...LOG_EXPORTS],
+        }, { parent: this, dependsOn: logGroups });
 
         const secretArn = instance.masterUserSecrets.apply((secrets) => {
             const arn = secrets?.[0]?.secretArn;

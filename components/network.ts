@@ -15,6 +15,8 @@ export interface NetworkArgs {
     readonly flowLogs: boolean;
     /** Retention of the flow log group, in days. */
     readonly logRetentionDays: number;
+    /** Physical-name prefix unique per stack (`${appName}-${stack}`): two stacks of one app share an account. */
+    readonly namePrefix: string;
 }
 
 /**
@@ -25,6 +27,8 @@ export class Network extends pulumi.ComponentResource {
     readonly vpcId: pulumi.Output<string>;
     readonly publicSubnetIds: pulumi.Output<string[]>;
     readonly privateSubnetIds: pulumi.Output<string[]>;
+    /** The S3 gateway endpoint on the private route tables. */
+    readonly s3EndpointId: pulumi.Output<string>;
     readonly cidr: string;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -54,8 +58,26 @@ export class Network extends pulumi.ComponentResource {
             },
         }, { parent: this });
 
+        // S3 through a gateway endpoint on the private route tables: image layers (ECR serves them
+        // from S3), Beanstalk bundles and package downloads skip the NAT gateways' per-GB charge.
+        // Gateway endpoints cost nothing and work through route table entries (AWS PrivateLink
+        // guide, "Gateway endpoints for Amazon S3"). awsx 3.9's own vpcEndpointSpecs would attach it to every route table with the
+        // Auto strategy or none with Legacy, so the private tables are picked here from the subnet
+        // associations awsx returns.
+        const privateRouteTableIds = pulumi.all([vpc.routeTableAssociations, vpc.privateSubnetIds]).apply(([associations, privateIds]) =>
+            pulumi.all(associations.map((a) => pulumi.all([a.subnetId, a.routeTableId]))).apply((pairs) =>
+                [...new Set(pairs.filter(([subnetId]) => subnetId !== undefined && privateIds.includes(subnetId)).map(([, tableId]) => tableId))].sort()));
+        const region = aws.getRegionOutput({}, { parent: this }).region;
+        this.s3EndpointId = new aws.ec2.VpcEndpoint(`${name}-s3`, {
+            vpcId: vpc.vpcId,
+            serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`,
+            vpcEndpointType: "Gateway",
+            routeTableIds: privateRouteTableIds,
+            tags: { Name: `${args.namePrefix}-s3` },
+        }, { parent: this }).id;
+
         if (args.flowLogs) {
-            this.createFlowLogs(name, vpc.vpcId, args.logRetentionDays);
+            this.createFlowLogs(name, args.namePrefix, vpc.vpcId, args.logRetentionDays);
         }
 
         this.vpcId = vpc.vpcId;
@@ -65,9 +87,9 @@ export class Network extends pulumi.ComponentResource {
         this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });
     }
 
-    private createFlowLogs(name: string, vpcId: pulumi.Output<string>, retentionDays: number): void {
+    private createFlowLogs(name: string, namePrefix: string, vpcId: pulumi.Output<string>, retentionDays: number): void {
         const logGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
-            name: pulumi.interpolate`/vpc/${name}/flow-logs`,
+            name: `/vpc/${namePrefix}/flow-logs`,
             retentionInDays: retentionDays,
         }, { parent: this });
         const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;

@@ -176,8 +176,14 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 const subnets = (kind: string) => Array.from({ length: azs }, (_, i) => `subnet-${hex(`${name}${kind}${i}`)}`);
                 const nat = inputs.natGateways as Props | undefined;
                 const natCount = nat?.strategy === "OnePerAz" ? azs : nat?.strategy === "None" ? 0 : 1;
+                // One route table per subnet, as awsx makes them (awsx/ec2/vpc.ts: a RouteTable and a
+                // RouteTableAssociation for each subnet).
+                const tables = (kind: string) => subnets(kind).map((subnetId, i) => ({ subnetId, routeTableId: `rtb-${hex(`${name}${kind}rt${i}`)}` }));
+                const associations = [...tables("public"), ...tables("private")];
                 return {
                     vpcId: `vpc-${h}`,
+                    routeTables: associations.map((a) => ({ id: a.routeTableId })),
+                    routeTableAssociations: associations.map((a) => ({ id: `rtbassoc-${hex(a.subnetId)}`, ...a })),
                     publicSubnetIds: subnets("public"),
                     privateSubnetIds: subnets("private"),
                     isolatedSubnetIds: [],
@@ -314,6 +320,8 @@ export class MockCloud implements pulumi.runtime.Mocks {
             case "random:index/randomId:RandomId":
                 // Without a CloudMemory: stable per name and keepers (a new value needs a memory).
                 return randomIdOutputs(Buffer.from(hex(`${name}${JSON.stringify(inputs.keepers ?? null)}`, Number(inputs.byteLength ?? 8) * 2), "hex"), inputs);
+            case "aws:ec2/launchTemplate:LaunchTemplate":
+                return { id: `lt-${h}`, arn: arn("ec2", `launch-template/lt-${h}`), latestVersion: 1, defaultVersion: 1, name: physical("name"), ...tags };
             case "aws:ecs/cluster:Cluster": {
                 const n = physical("name");
                 return { id: arn("ecs", `cluster/${n}`), name: n, arn: arn("ecs", `cluster/${n}`), ...tags };
@@ -374,7 +382,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 return { nodeGroup: { id: n, nodeGroupName: n, arn: arn("eks", `nodegroup/${n}`), resources: [{ autoScalingGroups: [{ name: `eks-${n}` }] }] }, placementGroupName: "" };
             }
             case "aws:eks/addon:Addon":
-                return { id: `${inputs.clusterName}:${inputs.addonName}`, arn: arn("eks", `addon/${inputs.clusterName}/${inputs.addonName}/${h.slice(0, 8)}`), addonVersion: "v1.0.0-eksbuild.1", ...tags };
+                return { id: `${inputs.clusterName}:${inputs.addonName}`, arn: arn("eks", `addon/${inputs.clusterName}/${inputs.addonName}/${h.slice(0, 8)}`), addonVersion: inputs.addonVersion ?? "v1.0.0-eksbuild.1", ...tags };
             case "aws:eks/podIdentityAssociation:PodIdentityAssociation":
                 return { id: `a-${h}`, associationId: `a-${h}`, associationArn: arn("eks", `podidentityassociation/${inputs.clusterName}/a-${h}`), ...tags };
             case "kubernetes:helm.sh/v3:Release":

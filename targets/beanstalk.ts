@@ -8,6 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ArtifactBucket } from "../components/artifactBucket";
+import { attachManagedPolicies } from "../lib/iam";
 import { bundleDirectory } from "../lib/zip";
 import { isArmInstanceType, StackConfig } from "../config";
 import { Target, TargetArgs, TargetOutputs } from "./types";
@@ -108,6 +109,8 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
     readonly applicationName: pulumi.Output<string>;
     readonly versionLabel: pulumi.Output<string>;
     readonly bundleBucket: pulumi.Output<string>;
+    /** The platform version deployed: the pinned `ebSolutionStack`, or the newest one found. */
+    readonly solutionStack: pulumi.Output<string>;
     /** The environment's CNAME and Elastic Beanstalk's zone, for the stack's alias record. */
     readonly endpoint: TargetOutputs["endpoint"];
 
@@ -116,7 +119,7 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
         const { config, network, database, domain } = args;
         const eb = config.beanstalk;
         const prefix = config.namePrefix;
-        if (prefix.length > 36) {
+        if (prefix.length > 40) {
             throw new Error(`BeanstalkTarget: environment name ${prefix} is longer than Elastic Beanstalk's 40 characters; shorten appName or the stack name`);
         }
 
@@ -156,8 +159,9 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
                     Condition: { StringEquals: { "sts:ExternalId": "elasticbeanstalk" } },
                 }],
             }),
-            managedPolicyArns: SERVICE_MANAGED_POLICIES,
         }, { parent: this });
+        // Separate resources now, so the environment must wait for them (the role alone no longer implies them).
+        const serviceGrants = attachManagedPolicies(`${name}-service`, serviceRole, SERVICE_MANAGED_POLICIES, { parent: this });
         // The lifecycle deletes old bundles from this bucket (the managed policy covers only
         // elasticbeanstalk-* buckets).
         new aws.iam.RolePolicy(`${name}-service-bundles`, {
@@ -174,10 +178,10 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
                 Version: "2012-10-17",
                 Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
             }),
-            managedPolicyArns: INSTANCE_MANAGED_POLICIES,
         }, { parent: this });
+        const instanceManaged = attachManagedPolicies(`${name}-instance`, instanceRole, INSTANCE_MANAGED_POLICIES, { parent: this });
         // Instances fetch the bundle from our bucket and the database secret at bootstrap.
-        const instanceGrants = new aws.iam.RolePolicy(`${name}-instance-app`, {
+        const instanceInline = new aws.iam.RolePolicy(`${name}-instance-app`, {
             role: instanceRole.id,
             policy: pulumi.all([bucket.arn, database.secretReadStatements()]).apply(([bucketArn, secretStatements]) => JSON.stringify({
                 Version: "2012-10-17",
@@ -187,9 +191,10 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
                 ],
             })),
         }, { parent: this });
+        const instanceGrants = [...instanceManaged, instanceInline];
         // IAM grants are separate resources from the role: without these dependencies the first
         // instances can boot before their role may read the bundle and the secret.
-        const instanceProfile = new aws.iam.InstanceProfile(`${name}-instance`, { role: instanceRole.name }, { parent: this, dependsOn: [instanceGrants] });
+        const instanceProfile = new aws.iam.InstanceProfile(`${name}-instance`, { role: instanceRole.name }, { parent: this, dependsOn: instanceGrants });
 
         // --- Network: our own group on the instances is what the database admits. ---
         const appSg = new aws.ec2.SecurityGroup(`${name}-app`, {
@@ -242,7 +247,7 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
             version: version.name,
             settings,
             waitForReadyTimeout: "30m",
-        }, { parent: this, dependsOn: [instanceGrants] });
+        }, { parent: this, dependsOn: [...serviceGrants, ...instanceGrants] });
 
         this.endpoint = { dnsName: env.cname, zoneId: aws.elasticbeanstalk.getHostedZoneOutput({}, { parent: this }).id };
 
@@ -252,7 +257,9 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
         this.applicationName = application.name;
         this.versionLabel = version.name;
         this.bundleBucket = bucket.bucket;
+        this.solutionStack = solutionStack;
         this.registerOutputs({
+            solutionStack: this.solutionStack,
             url: this.url, healthUrl: this.healthUrl, environmentName: this.environmentName,
             applicationName: this.applicationName, versionLabel: this.versionLabel, bundleBucket: this.bundleBucket,
         });
@@ -368,7 +375,12 @@ export function beanstalkSettings(i: SettingsInputs): SettingsSpec {
             DB_NAME: i.dbName,
             DB_SSLMODE: "verify-full", // the app trusts its bundled RDS CAs (app/clients_service/rds-ca-bundle.pem)
         },
-        // Fetched from Secrets Manager at instance bootstrap; the console shows only the ARN.
+        // Fetched from Secrets Manager at instance bootstrap; the console shows only the ARN. The
+        // variable holds the secret's whole SecretString, the JSON text as stored (Elastic
+        // Beanstalk DG, AWSHowTo.secrets.env-vars: an option value is the secret's ARN, and its
+        // "Extracting JSON keys from Secrets Manager secrets" section picks a key out with jq in a
+        // platform hook, i.e. Beanstalk itself cannot select one). The app parses DB_SECRET as
+        // JSON on every platform (app/clients_service/config.py), so no key selection is needed.
         "aws:elasticbeanstalk:application:environmentsecrets": {
             DB_SECRET: i.dbSecretArn,
         },
@@ -425,6 +437,8 @@ export const beanstalk: Target = {
                 applicationName: t.applicationName,
                 versionLabel: t.versionLabel,
                 bundleBucket: t.bundleBucket,
+                // Shown in the plan and the stack outputs, so a platform change is visible.
+                solutionStack: t.solutionStack,
             },
         };
     },

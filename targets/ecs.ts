@@ -63,10 +63,17 @@ export class EcsTarget extends pulumi.ComponentResource {
         }, { parent: this });
 
         // --- Cluster: Container Insights on; Fargate and Fargate Spot available to the service. ---
+        // Container Insights writes performance events to `/aws/ecs/containerinsights/<cluster>/performance`
+        // (CloudWatch User Guide, Container-Insights-reference-performance-logs-ECS), a group it
+        // creates itself outside the stack. Created first, it has the stack's retention and goes with it.
+        const insightsLogs = new aws.cloudwatch.LogGroup(`${name}-insights`, {
+            name: `/aws/ecs/containerinsights/${prefix}/performance`,
+            retentionInDays: config.logRetentionDays,
+        }, { parent: this });
         const cluster = new aws.ecs.Cluster(`${name}-cluster`, {
             name: prefix,
             settings: [{ name: "containerInsights", value: ecs.containerInsights }],
-        }, { parent: this });
+        }, { parent: this, dependsOn: [insightsLogs] });
         const capacityProviders = new aws.ecs.ClusterCapacityProviders(`${name}-capacity`, {
             clusterName: cluster.name,
             capacityProviders: ["FARGATE", "FARGATE_SPOT"],
@@ -124,7 +131,11 @@ export class EcsTarget extends pulumi.ComponentResource {
                 { port: 443, protocol: "HTTPS", certificateArn: domain.certificateArn, sslPolicy: SSL_POLICY },
             ]
             : [{ port: 80, protocol: "HTTP" }];
-        const alb = new awsx.lb.ApplicationLoadBalancer(`${name}-alb`, {
+        // awsx names the load balancer and its target group after this component and autonames both
+        // (logical name + 8 characters, at most 32: see lib/names.ts). `${appName}-alb` fits for
+        // the longest appName; the alias keeps stacks deployed under the old name (the engine
+        // carries it to awsx's children, pulumi pkg/resource/deploy/step_generator.go, inheritedChildAlias).
+        const alb = new awsx.lb.ApplicationLoadBalancer(`${config.appName}-alb`, {
             subnetIds: network.publicSubnetIds,
             securityGroups: [albSg.id],
             defaultSecurityGroup: { skip: true },
@@ -142,7 +153,7 @@ export class EcsTarget extends pulumi.ComponentResource {
                 },
             },
             listeners,
-        }, { parent: this });
+        }, { parent: this, aliases: [{ name: `${name}-alb` }] });
         const targetGroup = alb.defaultTargetGroup;
 
         // --- IAM: the agent's execution role (pull, logs, secret) and the app's task role (nothing). ---
@@ -159,9 +170,20 @@ export class EcsTarget extends pulumi.ComponentResource {
                 },
             }],
         }));
+        // The execution role is assumed by the ECS agent / Fargate for the image pull, logs and
+        // secrets, not by the task. AWS documents the confused-deputy conditions for the task role
+        // (ECS Developer Guide, task-iam-roles: "use the aws:SourceAccount or aws:SourceArn condition
+        // keys ... in the trust relationship") but its execution-role page (task_execution_IAM_role)
+        // shows a trust policy without them and is silent on whether the agent's AssumeRole carries
+        // aws:SourceArn; a condition on a key that is absent denies, and every task start would fail.
+        // So the robust form: no condition here. Cross-account misuse still needs iam:PassRole on
+        // this role, which only principals of this account can hold.
         const executionRole = new aws.iam.Role(`${name}-execution`, {
             description: `ECS agent for ${prefix}: pulls the image, writes logs, injects the DB secret`,
-            assumeRolePolicy: trust,
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
         }, { parent: this });
         const executionGrants = new aws.iam.RolePolicy(`${name}-execution`, {
             role: executionRole.id,

@@ -11,6 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerImage } from "../components/containerImage";
 import { EksVersion, StackConfig } from "../config";
+import { attachManagedPolicies } from "../lib/iam";
 import { gunicornWorkers } from "../lib/sizing";
 import { SSL_POLICY } from "./beanstalk";
 import { Target, TargetArgs, TargetOutputs } from "./types";
@@ -32,6 +33,9 @@ export const SERVICE_ACCOUNTS = {
 /** Kubernetes names of the app's objects: fixed, because mocks and humans refer to them. */
 export const APP_OBJECT = "app";
 
+/** The log groups Container Insights (the CloudWatch Observability add-on) writes to, per cluster. */
+export const CONTAINER_INSIGHTS_LOGS = ["application", "dataplane", "host", "performance"] as const;
+
 const CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
 
 /** Trust policy of every role a pod assumes through EKS Pod Identity. */
@@ -51,6 +55,8 @@ export class EksTarget extends pulumi.ComponentResource {
     readonly kubeconfig: pulumi.Output<string>;
     readonly imageUri: pulumi.Output<string>;
     readonly namespace: pulumi.Output<string>;
+    /** Add-on name -> the version EKS runs. */
+    readonly addonVersions: pulumi.Output<Record<string, string>>;
     /** The Ingress's ALB, for the stack's alias record. */
     readonly endpoint: TargetOutputs["endpoint"];
 
@@ -117,8 +123,11 @@ export class EksTarget extends pulumi.ComponentResource {
             skipDefaultNodeGroup: true,
             // Pulumi's extra cluster/node groups would be unused by managed nodes (they get the EKS cluster group).
             skipDefaultSecurityGroups: true,
+            // The API is public only to the configured networks (where pulumi and kubectl run), or
+            // private only: then `pulumi up` must run inside the VPC (README, EKS section).
             endpointPrivateAccess: true,
-            endpointPublicAccess: true,
+            endpointPublicAccess: e.publicAccessCidrs.length > 0,
+            ...(e.publicAccessCidrs.length > 0 ? { publicAccessCidrs: [...e.publicAccessCidrs] } : {}),
             enabledClusterLogTypes: CONTROL_PLANE_LOGS,
             encryptionConfigKeyArn: secretsKey.arn,
             createOidcProvider: false,
@@ -132,7 +141,28 @@ export class EksTarget extends pulumi.ComponentResource {
                 Version: "2012-10-17",
                 Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
             }),
-            managedPolicyArns: NODE_MANAGED_POLICIES,
+        }, { parent: this });
+        // Nodes join the cluster only with these grants, so the node group waits for them.
+        const nodeGrants = attachManagedPolicies(`${name}-nodes`, nodeRole, NODE_MANAGED_POLICIES, { parent: this });
+
+        // Our own launch template instead of pulumi-eks's `enableIMDSv2`, which hard-codes a hop
+        // limit of 2 (pulumi-eks nodejs/eks/nodes/nodegroup.ts, createMNGCustomLaunchTemplate:
+        // `httpPutResponseHopLimit: 2`) so every pod could take the node role's credentials from
+        // IMDS. With 1, only host-network processes reach IMDS (EKS Best Practices, security/iam:
+        // "Restrict access to the instance profile assigned to the worker node"). Nothing here needs
+        // more: the CloudWatch agent and Fluent Bit run `hostNetwork: true` (aws-observability/
+        // helm-charts amazon-cloudwatch-observability templates/linux/cloudwatch-agent-custom-resource.yaml
+        // and fluent-bit-daemonset.yaml), so do the Pod Identity agent, aws-node and kube-proxy;
+        // the Load Balancer Controller gets `region` and `vpcId` and the Cluster Autoscaler
+        // `awsRegion` explicitly below, so neither asks IMDS; all controllers get credentials from
+        // Pod Identity, not from the node.
+        const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-nodes`, {
+            description: `Nodes of EKS cluster ${clusterName}: IMDSv2 only, no IMDS for pods, encrypted gp3 root volume`,
+            metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+            // With a launch template the disk size belongs here: EKS refuses a node group diskSize
+            // next to one (EKS User Guide, launch-templates; pulumi-eks moves it the same way).
+            blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 30, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
+            updateDefaultVersion: true,
         }, { parent: this });
 
         const nodeGroup = new eks.ManagedNodeGroup(`${name}-nodes`, {
@@ -143,14 +173,12 @@ export class EksTarget extends pulumi.ComponentResource {
             instanceTypes: [e.nodeInstanceType],
             amiType: config.image.platform === "linux/arm64" ? "AL2023_ARM_64_STANDARD" : "AL2023_x86_64_STANDARD",
             capacityType: "ON_DEMAND",
-            diskSize: 30,
+            launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply((v) => String(v)) },
             scalingConfig: { minSize: e.nodeMin, maxSize: e.nodeMax, desiredSize: e.nodeMin },
             // The Cluster Autoscaler owns the desired size; `pulumi up` must not reset it.
             ignoreScalingChanges: true,
-            // A launch template with http_tokens=required and hop limit 2 (pods behind the node).
-            enableIMDSv2: true,
             labels: { "platform/role": "app" },
-        }, { parent: this });
+        }, { parent: this, dependsOn: nodeGrants });
 
         const provider = new k8s.Provider(`${name}-k8s`, {
             kubeconfig: cluster.kubeconfigJson,
@@ -165,17 +193,22 @@ export class EksTarget extends pulumi.ComponentResource {
                 addonName,
                 resolveConflictsOnCreate: "OVERWRITE",
                 resolveConflictsOnUpdate: "OVERWRITE",
+                // Pinned from eksAddonVersions (prod); otherwise EKS's default at creation.
+                ...(e.addonVersions[addonName] ? { addonVersion: e.addonVersions[addonName] } : {}),
                 ...extra,
             }, { parent: this, dependsOn: [nodeGroup, ...dependsOn] });
         const podIdentityAgent = addon("eks-pod-identity-agent");
-        addon("metrics-server");
+        const metricsServer = addon("metrics-server");
 
         // A pod role and its grants (separate resources): whatever uses the role waits for `grants`,
         // or a controller can start, fail its first AWS calls and back off.
         interface PodRole { readonly role: aws.iam.Role; readonly grants: pulumi.Resource[] }
         const podRole = (roleName: string, description: string, policy?: pulumi.Input<string>, managed: string[] = []): PodRole => {
-            const role = new aws.iam.Role(`${name}-${roleName}`, { description, assumeRolePolicy: POD_IDENTITY_TRUST, managedPolicyArns: managed }, { parent: this });
-            const grants = policy === undefined ? [] : [new aws.iam.RolePolicy(`${name}-${roleName}`, { role: role.id, policy }, { parent: this })];
+            const role = new aws.iam.Role(`${name}-${roleName}`, { description, assumeRolePolicy: POD_IDENTITY_TRUST }, { parent: this });
+            const grants: pulumi.Resource[] = attachManagedPolicies(`${name}-${roleName}`, role, managed, { parent: this });
+            if (policy !== undefined) {
+                grants.push(new aws.iam.RolePolicy(`${name}-${roleName}`, { role: role.id, policy }, { parent: this }));
+            }
             return { role, grants };
         };
         const associate = (assocName: string, namespace: string, serviceAccount: string, pod: PodRole) =>
@@ -185,9 +218,18 @@ export class EksTarget extends pulumi.ComponentResource {
 
         const cloudwatchRole = podRole("cloudwatch-agent", `CloudWatch agent and Fluent Bit of ${clusterName}`, undefined,
             ["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"]);
-        addon("amazon-cloudwatch-observability", {
+        // The add-on's agents create `/aws/containerinsights/<cluster>/<kind>` themselves, outside the
+        // stack and with no retention (CloudWatch User Guide, Container-Insights-reference: "When you
+        // deploy Container Insights, it automatically creates a log group for the performance log
+        // events"; Container-Insights-setup-logs-FluentBit: application, host and dataplane groups).
+        // Created first, they get the stack's retention and go with the stack, after the add-on.
+        const insightsLogs = CONTAINER_INSIGHTS_LOGS.map((kind) => new aws.cloudwatch.LogGroup(`${name}-insights-${kind}`, {
+            name: `/aws/containerinsights/${clusterName}/${kind}`,
+            retentionInDays: config.logRetentionDays,
+        }, { parent: this }));
+        const cloudwatchAddon = addon("amazon-cloudwatch-observability", {
             podIdentityAssociations: [{ serviceAccount: SERVICE_ACCOUNTS.cloudwatchAgent, roleArn: cloudwatchRole.role.arn }],
-        }, [podIdentityAgent, ...cloudwatchRole.grants]);
+        }, [podIdentityAgent, ...cloudwatchRole.grants, ...insightsLogs]);
 
         // --- Cluster Autoscaler: adds nodes when pods are pending, removes idle ones. ---
         const autoscalerRole = podRole("cluster-autoscaler", `Cluster Autoscaler of ${clusterName}: resizes only this cluster's node groups`,
@@ -314,9 +356,12 @@ export class EksTarget extends pulumi.ComponentResource {
         this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
         this.imageUri = image.imageUri;
         this.namespace = namespace;
+        // What runs, shown in the plan and the outputs, so a version that moved is visible.
+        this.addonVersions = pulumi.all([podIdentityAgent, metricsServer, cloudwatchAddon].map((a) => pulumi.all([a.addonName, a.addonVersion])))
+            .apply((pairs) => Object.fromEntries(pairs));
         this.registerOutputs({
             url: this.url, healthUrl: this.healthUrl, clusterName: this.clusterName, kubeconfig: this.kubeconfig,
-            imageUri: this.imageUri, namespace: this.namespace,
+            imageUri: this.imageUri, namespace: this.namespace, addonVersions: this.addonVersions,
         });
     }
 }
@@ -491,7 +536,7 @@ export const eksTarget: Target = {
             url: t.url,
             healthUrl: t.healthUrl,
             endpoint: t.endpoint,
-            extra: { clusterName: t.clusterName, kubeconfig: t.kubeconfig, imageUri: t.imageUri, namespace: t.namespace },
+            extra: { clusterName: t.clusterName, kubeconfig: t.kubeconfig, imageUri: t.imageUri, namespace: t.namespace, eksAddonVersions: t.addonVersions },
         };
     },
 };

@@ -152,7 +152,7 @@ describe("target: ecs", function () {
 
         it("listens on HTTP only without a domain", () => {
             assert.deepStrictEqual(input(one(dev, "awsx:lb:ApplicationLoadBalancer"), "listeners"), [{ port: 80, protocol: "HTTP" }]);
-            assert.match(dev.outputs.url as string, /^http:\/\/flask-app-ecs-alb-.*\.elb\.amazonaws\.com$/);
+            assert.match(dev.outputs.url as string, /^http:\/\/flask-app-alb-.*\.elb\.amazonaws\.com$/);
         });
 
         it("serves HTTPS with the validated certificate and redirects HTTP when a domain is set", async () => {
@@ -166,7 +166,7 @@ describe("target: ecs", function () {
             assert.ok(plan.resources.some((r) => r.type === "aws:acm/certificateValidation:CertificateValidation"), "listener waits for validation");
             const alias = all(plan, "aws:route53/record:Record").find((r) => input(r, "type") === "A")!;
             assert.strictEqual(input(alias, "name"), "app.example.com");
-            assert.match(JSON.stringify(input(alias, "aliases")), /flask-app-ecs-alb-.*elb\.amazonaws\.com/);
+            assert.match(JSON.stringify(input(alias, "aliases")), /flask-app-alb-.*elb\.amazonaws\.com/);
             assert.strictEqual(plan.outputs.url, "https://app.example.com");
             assert.strictEqual(plan.outputs.healthUrl, "https://app.example.com/health");
         });
@@ -187,7 +187,7 @@ describe("target: ecs", function () {
                 const egress = all(plan, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => input(r, "securityGroupId") === tasksSg);
                 assert.deepStrictEqual(egress.map((r) => [input(r, "fromPort"), input(r, "cidrIpv4") ?? "sg"]).sort(), [[443, "0.0.0.0/0"], [5432, "sg"]]);
                 assert.deepStrictEqual(input(svc, "loadBalancers"), [{ containerName: "app", containerPort: 8000, targetGroupArn: input<{ targetGroupArn: string }[]>(svc, "loadBalancers")[0].targetGroupArn }]);
-                assert.match(input<{ targetGroupArn: string }[]>(svc, "loadBalancers")[0].targetGroupArn, /:targetgroup\/flask-app-ecs-alb/);
+                assert.match(input<{ targetGroupArn: string }[]>(svc, "loadBalancers")[0].targetGroupArn, /:targetgroup\/flask-app-alb-/);
             }
         });
 
@@ -270,8 +270,11 @@ describe("target: ecs", function () {
     });
 
     describe("IAM", () => {
-        it("trusts only ECS tasks of this account", () => {
-            for (const suffix of ["-ecs-execution", "-ecs-task"]) {
+        it("trusts only ECS tasks of this account (the task role; the execution role carries no source condition, issue 10 item 13)", () => {
+            assert.deepStrictEqual(parsePolicy(one(prod, "aws:iam/role:Role", "-ecs-execution"), "assumeRolePolicy").Statement, [{
+                Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole",
+            }]);
+            for (const suffix of ["-ecs-task"]) {
                 const trust = parsePolicy(one(prod, "aws:iam/role:Role", suffix), "assumeRolePolicy");
                 assert.deepStrictEqual(trust.Statement, [{
                     Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole",
@@ -325,7 +328,7 @@ describe("target: ecs", function () {
             assert.strictEqual(requests.predefinedMetricSpecification.predefinedMetricType, "ALBRequestCountPerTarget");
             assert.strictEqual(requests.targetValue, 1000);
             // "app/<lb>/<id>/targetgroup/<tg>/<id>": the load balancer's and target group's ARN suffixes.
-            assert.match(requests.predefinedMetricSpecification.resourceLabel!, /^app\/flask-app-ecs-alb-[0-9a-f]{7}\/[0-9a-f]{16}\/targetgroup\/flask-app-ecs-alb-[0-9a-f]{7}\/[0-9a-f]{16}$/);
+            assert.match(requests.predefinedMetricSpecification.resourceLabel!, /^app\/flask-app-alb-[0-9a-f]{7}\/[0-9a-f]{16}\/targetgroup\/flask-app-alb-[0-9a-f]{7}\/[0-9a-f]{16}$/);
             for (const p of policies) {
                 assert.strictEqual(input(p, "resourceId"), "service/flask-app-prod/flask-app-prod");
             }
@@ -395,7 +398,7 @@ describe("target: ecs", function () {
             assert.ok(stackLevel(after)(record(after)), "owned by the stack, not by a target");
             assert.deepStrictEqual(diffPlans(before, after).changed.get(record(after).urn), ["aliases"]);
             assert.match(input<{ name: string }[]>(record(before), "aliases")[0].name, /elasticbeanstalk\.com$/);
-            assert.match(input<{ name: string }[]>(record(after), "aliases")[0].name, /^flask-app-ecs-alb-.*\.elb\.amazonaws\.com$/);
+            assert.match(input<{ name: string }[]>(record(after), "aliases")[0].name, /^flask-app-alb-.*\.elb\.amazonaws\.com$/);
         });
 
         it("moving a stack from beanstalk to ecs keeps the VPC, the database and its secret untouched", async () => {
@@ -405,7 +408,7 @@ describe("target: ecs", function () {
             const byUrnBefore = new Map(before.resources.map((r) => [r.urn, r]));
             const byUrnAfter = new Map(dev.resources.map((r) => [r.urn, r]));
             assert.ok(d.removed.every((u) => !wasStackLevel(byUrnBefore.get(u)!) && u.includes("beanstalk")), "only beanstalk resources go");
-            assert.ok(d.added.every((u) => !isStackLevel(byUrnAfter.get(u)!) && u.includes("-ecs")), "only ecs resources come");
+            assert.ok(d.added.every((u) => !isStackLevel(byUrnAfter.get(u)!) && /-ecs|platform:ecs:EcsTarget\$/.test(u)), "only ecs resources come");
             assert.deepStrictEqual([...d.changed.keys()], [], "no stack-level input changes");
             for (const type of ["awsx:ec2:Vpc", "aws:rds/instance:Instance", "aws:secretsmanager/secretRotation:SecretRotation", "aws:kms/key:Key", "aws:rds/subnetGroup:SubnetGroup"]) {
                 assert.strictEqual(one(before, type).urn, one(dev, type).urn, type);

@@ -149,7 +149,7 @@ describe("this project under the CLI's config rules", () => {
             const raw = Object.fromEntries(Object.entries(c.values).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
             const parsed = parseConfig(c.project, stack, raw, { implementedTargets: [...TARGET_NAMES] });
             assert.strictEqual(parsed.domain, undefined);
-            assert.strictEqual(parsed.beanstalk.solutionStack, undefined);
+            assert.strictEqual(parsed.beanstalk.solutionStack, raw.ebSolutionStack === "" ? undefined : raw.ebSolutionStack);
             assert.deepStrictEqual(parsed.eks.deployerRoleArns, []);
         });
     }
