@@ -87,6 +87,23 @@ def test_money_rejected(client, raw):
     assert "money" in body["error"]
 
 
+@pytest.mark.parametrize("number", [
+    "1e99999999999999999999", "1e-99999999999999999999", "-1e99999999999999999999",
+    "0e99999999999999999999", "0e-99999999999999999999", "1E+999999999999999999",
+    "1.5e-1000000000000000000000000",
+])
+@pytest.mark.parametrize("where", ["money", "name", "extra", "nested"])
+def test_number_beyond_decimal_limits_is_400(client, number, where):
+    # JSON allows any exponent; Decimal() cannot hold these (decimal.InvalidOperation).
+    bodies = {"money": '{"name": "n", "money": %s}',
+              "name": '{"name": %s, "money": "1"}',
+              "extra": '{"name": "n", "money": "1", "x": %s}',
+              "nested": '{"name": "n", "money": "1", "x": [{"y": %s}]}'}
+    resp = post(client, bodies[where] % number)
+    assert resp.status_code == 400, resp.data
+    assert resp.get_json()["field"] == {"extra": "x", "nested": "x"}.get(where, where)
+
+
 def test_money_missing(client):
     assert_400(post(client, {"name": "n"}), "money")
 
