@@ -3,6 +3,7 @@ import json
 import logging
 import socket
 import time
+from urllib.parse import parse_qsl
 
 from flask import Flask, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -56,6 +57,29 @@ def _json_object_body():
             raise v.ValidationError(key[:100], "unknown field %s: only name and money are "
                                                "accepted" % v._short(key))
     return data
+
+
+def _strict_form_pairs(raw: bytes) -> dict:
+    """First value of each key of an application/x-www-form-urlencoded string (a query
+    string or a form body), keeping invalid UTF-8 detectable.
+
+    Werkzeug re-quotes undecodable bytes (``%ff`` -> the text ``"%FF"``, codec error
+    handler ``werkzeug.url_quote``), so they would be stored as if the client had sent
+    that text.  Here they become lone surrogates (``surrogateescape``) and are refused.
+    """
+    text = raw.decode("utf-8", "surrogateescape")
+    out = {}
+    for key, value in parse_qsl(text, keep_blank_values=True, encoding="utf-8",
+                                errors="surrogateescape"):
+        out.setdefault(key, value)
+    return out
+
+
+def _require_utf8(field, value):
+    if value is not None and any("\udc80" <= ch <= "\udcff" for ch in value):
+        raise v.ValidationError(field, "%s is not valid UTF-8: percent-encoded bytes must "
+                                       "form UTF-8 text" % field)
+    return value
 
 
 class _Map(Map):
@@ -164,12 +188,19 @@ def create_app(settings=None, store=None):
 
     @app.post("/add")
     def legacy_add():
+        query = _strict_form_pairs(request.query_string)
+        if request.mimetype == "application/x-www-form-urlencoded":
+            form = _strict_form_pairs(request.get_data())
+        elif request.mimetype == "multipart/form-data":
+            form = request.form  # werkzeug decodes these parts with errors="replace"
+        else:
+            form = {}
+
         def param(key):
-            value = request.args.get(key)
-            if value is None and request.mimetype in ("application/x-www-form-urlencoded",
-                                                      "multipart/form-data"):
-                value = request.form.get(key)
-            return value
+            value = query.get(key)
+            if value is None:
+                value = form.get(key)
+            return _require_utf8(key, value)
 
         name = v.parse_name(param("name"))
         money = v.parse_money(param("money"))

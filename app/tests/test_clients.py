@@ -303,6 +303,30 @@ def test_legacy_add_bad_input(client, qs, field):
     assert_400(client.post("/add?" + qs), field)
 
 
+@pytest.mark.parametrize("qs, field", [
+    ("name=%ff%fe&money=1", "name"), ("name=a%C3&money=1", "name"),
+    ("name=%ED%A0%80&money=1", "name"), ("name=ok&money=1%ff", "money"),
+    ("name=\xff\xfe&money=1", "name"),
+])
+def test_legacy_add_refuses_invalid_utf8(client, store, qs, field):
+    # POST /clients answers 400 for invalid UTF-8; the legacy route must not store the
+    # bytes re-quoted as text ("%FF%FE").
+    raw = qs.encode("latin-1")  # "\xff" is sent as the raw byte 0xFF
+    # WSGI carries the query string as latin-1 text: each byte as one code point
+    for resp in (client.post("/add", environ_overrides={"QUERY_STRING": raw.decode("latin-1")}),
+                 client.post("/add", data=raw,
+                             content_type="application/x-www-form-urlencoded")):
+        body = assert_400(resp, field)
+        assert "UTF-8" in body["error"]
+    assert store.all() == []
+
+
+def test_legacy_add_accepts_utf8_percent_encoding(client):
+    resp = client.post("/add?name=Ana%20Mar%C3%ADa&money=1")
+    assert resp.status_code == 201
+    assert client.get("/get/%d" % resp.get_json()["id"]).get_json()["name"] == "Ana María"
+
+
 def test_legacy_get_unknown(client):
     assert client.get("/get/424242").status_code == 404
 
