@@ -154,11 +154,15 @@ def parse_name(value) -> str:
 
 
 def parse_id(text: str) -> int:
-    """Path ids: ASCII digits only; 400 otherwise, NotFound if beyond BIGINT."""
-    if len(text) > 40 or not _DIGITS.match(text):
+    """Path ids: ASCII digits only; 400 otherwise, NotFound if beyond BIGINT (any length:
+    gunicorn's request-line limit bounds it)."""
+    if not _DIGITS.match(text):
         raise ValidationError("id", "id must be a positive integer (ASCII digits), got %s"
                               % _short(text))
-    value = int(text)
+    significant = text.lstrip("0")
+    if len(significant) > len(str(ID_MAX)):  # never int() thousands of digits
+        raise NotFound()
+    value = int(significant or "0")
     if value < 1 or value > ID_MAX:
         raise NotFound()
     return value
