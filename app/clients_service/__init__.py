@@ -37,18 +37,80 @@ def _error(code, message, field=None, **extra):
     return response
 
 
+def _too_large():
+    return RequestEntityTooLarge("request body is larger than %d bytes" % MAX_BODY_BYTES)
+
+
+class _BoundedInput:
+    """``wsgi.input`` that raises 413 as soon as more than ``limit`` bytes come through.
+
+    A chunked body has no Content-Length to check up front, and one ``read(n)`` on
+    gunicorn's chunked reader returns at most one chunk, so the limit has to be counted on
+    the stream itself.  Werkzeug's own max_content_length stream (``LimitedStream`` with
+    ``is_max``) raises on any read attempt after exactly ``limit`` bytes, even when the body
+    ends there, and ``get_data()`` silently truncates at the limit; this one reads at most
+    one byte past the limit to tell the two apart.
+    """
+
+    def __init__(self, stream, limit):
+        self._stream = stream
+        self._left = limit + 1  # bytes we may still read, including the one that overflows
+
+    def _take(self, data):
+        self._left -= len(data)
+        if self._left <= 0:
+            raise _too_large()
+        return data
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            parts = []
+            while True:
+                part = self.read(64 * 1024)
+                if not part:
+                    return b"".join(parts)
+                parts.append(part)
+        return self._take(self._stream.read(min(size, self._left)))
+
+    def readline(self, size=-1):
+        size = self._left if size is None or size < 0 else min(size, self._left)
+        return self._take(self._stream.readline(size))
+
+    def __iter__(self):
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+
+def _bound_request_body():
+    """Call before the first use of request.stream / request.form (werkzeug builds both
+    lazily from ``wsgi.input``) in a view that reads the body."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise _too_large()
+    if not isinstance(request.environ["wsgi.input"], _BoundedInput):
+        request.environ["wsgi.input"] = _BoundedInput(request.environ["wsgi.input"],
+                                                      MAX_BODY_BYTES)
+
+
+def _read_body():
+    _bound_request_body()
+    parts = []
+    while True:  # read() may return less than asked (one chunk of a chunked body)
+        part = request.stream.read(64 * 1024)
+        if not part:
+            return b"".join(parts)
+        parts.append(part)
+
+
 def _json_object_body():
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise v.ValidationError(
             "content_type", "Content-Type must be application/json, got %s"
             % (repr(request.content_type) if request.content_type else "none"))
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise RequestEntityTooLarge("request body is larger than %d bytes" % MAX_BODY_BYTES)
-    raw = request.stream.read(MAX_BODY_BYTES + 1)  # also bounds chunked bodies
-    if len(raw) > MAX_BODY_BYTES:
-        raise RequestEntityTooLarge("request body is larger than %d bytes" % MAX_BODY_BYTES)
-    data = v.parse_json_body(raw)
+    data = v.parse_json_body(_read_body())
     if not isinstance(data, dict):
         raise v.ValidationError("body", "request body must be a JSON object with the fields "
                                         "name and money, not %s" % v._json_type(data))
@@ -95,7 +157,8 @@ class _Flask(Flask):
 def create_app(settings=None, store=None):
     """Application factory.  ``settings`` defaults to the environment (see config.py)."""
     app = _Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # No MAX_CONTENT_LENGTH: the views that read a body enforce MAX_BODY_BYTES on the
+    # stream, for Content-Length and chunked bodies alike (_bound_request_body).
     app.json.sort_keys = False
     if store is None:
         settings = settings or resolve_settings()
@@ -190,8 +253,9 @@ def create_app(settings=None, store=None):
     def legacy_add():
         query = _strict_form_pairs(request.query_string)
         if request.mimetype == "application/x-www-form-urlencoded":
-            form = _strict_form_pairs(request.get_data())
+            form = _strict_form_pairs(_read_body())
         elif request.mimetype == "multipart/form-data":
+            _bound_request_body()
             form = request.form  # werkzeug decodes these parts with errors="replace"
         else:
             form = {}
