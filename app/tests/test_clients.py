@@ -354,3 +354,21 @@ def test_concurrent_inserts_via_app(app, store):
     rows = store.all()
     assert len(rows) == 40
     assert sum(r["money"] for r in rows) == Decimal("44.40")
+
+
+def test_list_json_rendered_by_storage_matches_client_json(client, store):
+    """/clients and /getall are rendered by the storage layer (in PostgreSQL: format() and
+    to_json()); every item must equal what GET /clients/<id> (Flask's jsonify) says."""
+    names = ['quote " and \\ backslash', "emoji 😀 é 李", "tab\u00a0nbsp", "</script>",
+             "\u2028line sep", "%s %%s {}"]
+    moneys = ["-999999999999.99", "0", "-0.01", "123456789012.34", "7.5", "-3"]
+    ids = [post(client, {"name": n, "money": m}).get_json()["id"] for n, m in zip(names, moneys)]
+    singles = [client.get("/clients/%d" % i).get_json() for i in ids]
+    assert [c["money"] for c in singles] == ["-999999999999.99", "0.00", "-0.01",
+                                             "123456789012.34", "7.50", "-3.00"]
+    page = client.get("/clients?limit=4")
+    assert page.mimetype == "application/json"
+    first = page.get_json()
+    rest = client.get("/clients?cursor=" + first["next_cursor"]).get_json()
+    assert first["items"] + rest["items"] == singles and rest["next_cursor"] is None
+    assert client.get("/getall").get_json() == singles
