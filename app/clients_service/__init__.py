@@ -11,7 +11,7 @@ from werkzeug.routing import Map
 
 from . import validation as v
 from .config import resolve_settings
-from .storage import DatabaseUnavailable, make_store
+from .storage import IDEMPOTENCY_TTL_S, DatabaseUnavailable, IdempotencyConflict, make_store
 
 __all__ = ["create_app"]
 
@@ -107,6 +107,26 @@ def _read_body():
         if not part:
             return b"".join(parts)
         parts.append(part)
+
+
+def _idempotency_key():
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not all("\x21" <= ch <= "\x7e" for ch in key):
+        raise v.ValidationError("Idempotency-Key", "Idempotency-Key must be 1 to 255 visible "
+                                                   "ASCII characters (e.g. a UUID)")
+    return key
+
+
+def _create(name, money):
+    """-> (client, response headers); honours an Idempotency-Key header."""
+    store = current_app.extensions["clients_store"]
+    key = _idempotency_key()
+    if key is None:
+        return store.create(name, money), {}
+    client, replayed = store.create(name, money, key=key)
+    return client, ({"Idempotent-Replayed": "true"} if replayed else {})
 
 
 def _json_object_body():
@@ -218,6 +238,12 @@ def create_app(settings=None, store=None):
     def _not_found(exc):
         return _error(404, "client not found")
 
+    @app.errorhandler(IdempotencyConflict)
+    def _idempotency_conflict(exc):
+        return _error(409, "Idempotency-Key was already used with a different name or money "
+                           "(keys are remembered for %d hours)" % (IDEMPOTENCY_TTL_S // 3600),
+                      field="Idempotency-Key")
+
     @app.errorhandler(DatabaseUnavailable)
     def _db_down(exc):
         response = _error(503, "database unavailable", reason=exc.reason)
@@ -274,9 +300,10 @@ def create_app(settings=None, store=None):
         data = _json_object_body()
         name = v.parse_name(data.get("name"))
         money = v.parse_money(data.get("money"))
-        client = store.create(name, money)
+        client, headers = _create(name, money)
         response = jsonify(_client_json(client))
         response.status_code = 201
+        response.headers.update(headers)
         response.headers["Location"] = url_for("get_client", raw_id=client["id"])
         return response
 
@@ -311,9 +338,10 @@ def create_app(settings=None, store=None):
 
         name = v.parse_name(param("name"))
         money = v.parse_money(param("money"))
-        client = store.create(name, money)
+        client, headers = _create(name, money)
         response = jsonify(id=client["id"])
         response.status_code = 201
+        response.headers.update(headers)
         response.headers["Location"] = url_for("get_client", raw_id=client["id"])
         return response
 

@@ -189,7 +189,43 @@ MIGRATIONS = [
         ],
     ),
 ]
+MIGRATIONS.append((
+    2,
+    "idempotency keys",
+    [
+        # No foreign key to clients: the test fixtures TRUNCATE clients alone.
+        """CREATE TABLE IF NOT EXISTS idempotency_keys (
+               key text PRIMARY KEY,
+               fingerprint text NOT NULL,
+               client_id bigint NOT NULL,
+               created_at timestamptz NOT NULL DEFAULT now()
+           )""",
+        "CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (created_at)",
+    ],
+    [
+        """CREATE TABLE IF NOT EXISTS idempotency_keys (
+               key TEXT PRIMARY KEY,
+               fingerprint TEXT NOT NULL,
+               client_id INTEGER NOT NULL,
+               created_at INTEGER NOT NULL
+           )""",
+        "CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (created_at)",
+    ],
+))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+# An Idempotency-Key is remembered this long (README); afterwards it may be reused.
+IDEMPOTENCY_TTL_S = 24 * 3600
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was already used with a different request (-> HTTP 409)."""
+
+
+def request_fingerprint(name, money):
+    import hashlib
+    return hashlib.sha256(("%s\n%s" % (name, money)).encode("utf-8", "surrogatepass")
+                          ).hexdigest()
 
 
 def _row(client_id, name, money):
@@ -409,13 +445,41 @@ class PostgresStore:
             with self.connection(timeout=self.settings.ready_timeout) as conn:
                 conn.execute("SELECT 1").fetchone()
 
-    def create(self, name, money):
+    def create(self, name, money, key=None):
+        """Insert a client.  With an idempotency ``key`` -> (client, replayed): the key is
+        stored in the same transaction as the row, so a retry after a reply that never
+        arrived finds it; the same key with another name/money raises IdempotencyConflict."""
+        import psycopg
         with self._fail_fast.guard():
             self.ensure_schema()
             with self.connection() as conn:
-                row = conn.execute("INSERT INTO clients (name, money) VALUES (%s, %s)"
-                                   " RETURNING id, name, money", (name, money)).fetchone()
-        return _row(*row)
+                if key is None:
+                    row = conn.execute("INSERT INTO clients (name, money) VALUES (%s, %s)"
+                                       " RETURNING id, name, money", (name, money)).fetchone()
+                    return _row(*row)
+                fingerprint = request_fingerprint(name, money)
+                row = None
+                with conn.transaction():
+                    conn.execute("DELETE FROM idempotency_keys WHERE key = %s AND created_at"
+                                 " < now() - make_interval(secs => %s)", (key, IDEMPOTENCY_TTL_S))
+                    row = conn.execute("INSERT INTO clients (name, money) VALUES (%s, %s)"
+                                       " RETURNING id, name, money", (name, money)).fetchone()
+                    # A concurrent holder of the same key makes this wait for its commit.
+                    stored = conn.execute(
+                        "INSERT INTO idempotency_keys (key, fingerprint, client_id)"
+                        " VALUES (%s, %s, %s) ON CONFLICT (key) DO NOTHING RETURNING key",
+                        (key, fingerprint, row[0])).fetchone()
+                    if stored is None:
+                        row = None
+                        raise psycopg.Rollback()  # the key exists: undo our insert
+                if row is not None:
+                    return _row(*row), False
+                original = conn.execute(
+                    "SELECT k.fingerprint, c.id, c.name, c.money FROM idempotency_keys k"
+                    " JOIN clients c ON c.id = k.client_id WHERE k.key = %s", (key,)).fetchone()
+        if original is None or original[0] != fingerprint:
+            raise IdempotencyConflict()
+        return _row(*original[1:]), True
 
     def get(self, client_id):
         row = self._read(lambda conn: conn.execute(
@@ -536,13 +600,37 @@ class SqliteStore:
         with self.connection() as conn:
             conn.execute("SELECT 1").fetchone()
 
-    def create(self, name, money):
+    def create(self, name, money, key=None):
         self.ensure_schema()
         with self.connection() as conn:
-            cur = conn.execute("INSERT INTO clients (name, money_cents) VALUES (?, ?)",
-                               (name, _money_to_cents(money)))
-            client_id = cur.lastrowid
-        return _row(client_id, name, money)
+            if key is None:
+                cur = conn.execute("INSERT INTO clients (name, money_cents) VALUES (?, ?)",
+                                   (name, _money_to_cents(money)))
+                return _row(cur.lastrowid, name, money)
+            fingerprint = request_fingerprint(name, money)
+            conn.execute("BEGIN IMMEDIATE")  # serialises writers, like PostgreSQL's key lock
+            try:
+                conn.execute("DELETE FROM idempotency_keys WHERE key = ? AND created_at < ?",
+                             (key, int(time.time()) - IDEMPOTENCY_TTL_S))
+                original = conn.execute(
+                    "SELECT k.fingerprint, c.id, c.name, c.money_cents FROM idempotency_keys k"
+                    " JOIN clients c ON c.id = k.client_id WHERE k.key = ?", (key,)).fetchone()
+                if original is None:
+                    cur = conn.execute("INSERT INTO clients (name, money_cents) VALUES (?, ?)",
+                                       (name, _money_to_cents(money)))
+                    conn.execute("INSERT INTO idempotency_keys (key, fingerprint, client_id,"
+                                 " created_at) VALUES (?, ?, ?, ?)",
+                                 (key, fingerprint, cur.lastrowid, int(time.time())))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        if original is None:
+            return _row(cur.lastrowid, name, money), False
+        if original[0] != fingerprint:
+            raise IdempotencyConflict()
+        return _row(original[1], original[2], _cents_to_money(original[3])), True
 
     def get(self, client_id):
         self.ensure_schema()
