@@ -2,10 +2,10 @@
 # The Debian packages this project needs, listed once. Used by .ci/run (install), by
 # `npm test` (pretest: --check test) and by app/scripts/venv.sh (--check app).
 #
-#   bash scripts/setup-system.sh [app|test]           install what the group lacks (apt-get; sudo unless root)
-#   bash scripts/setup-system.sh --check [app|test]   install nothing; if something is missing, print ONE
+#   bash scripts/setup-system.sh [app|test|bench]          install what the group lacks (apt-get; sudo unless root)
+#   bash scripts/setup-system.sh --check [app|test|bench]  install nothing; if something is missing, print ONE
 #                                                     line naming it and the command that installs it, exit 2
-# Group `test` (the default) includes `app`.
+# Group `test` (the default) includes `app`; `bench` includes `test`.
 set -euo pipefail
 
 # `npm run app` and the image: app/scripts/venv.sh builds the app's venv from Debian's Python 3.11
@@ -18,18 +18,21 @@ APP_PACKAGES=(python3-venv python3-psycopg-pool libpq5)
 # server the app's tests start themselves, openssl for the TLS test's certificates, unzip for the
 # bundle tests.
 TEST_PACKAGES=(python3-pytest python3-pytest-timeout python3-hypothesis python3-flake8 postgresql openssl unzip)
+# `npm run bench` (app/scripts/bench.sh): the HTTP load generator, beside the test group's server.
+BENCH_PACKAGES=(wrk)
 
 check_only=0
 group=test
 for arg in "$@"; do
   case "$arg" in
     --check) check_only=1 ;;
-    app|test) group="$arg" ;;
-    *) echo "setup-system.sh: unknown argument '$arg' (use: [--check] [app|test])" >&2; exit 64 ;;
+    app|test|bench) group="$arg" ;;
+    *) echo "setup-system.sh: unknown argument '$arg' (use: [--check] [app|test|bench])" >&2; exit 64 ;;
   esac
 done
 wanted=("${APP_PACKAGES[@]}")
-[ "$group" = test ] && wanted+=("${TEST_PACKAGES[@]}")
+[ "$group" != app ] && wanted+=("${TEST_PACKAGES[@]}")
+[ "$group" = bench ] && wanted+=("${BENCH_PACKAGES[@]}")
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   # Not Debian/Ubuntu: nothing to check against; the scripts' own checks still name what fails.

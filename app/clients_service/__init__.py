@@ -3,14 +3,15 @@ import json
 import logging
 import socket
 import time
+from urllib.parse import parse_qsl
 
-from flask import Flask, jsonify, request, url_for
+from flask import Flask, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import Map
 
 from . import validation as v
 from .config import resolve_settings
-from .storage import DatabaseUnavailable, make_store
+from .storage import IDEMPOTENCY_TTL_S, DatabaseUnavailable, IdempotencyConflict, make_store
 
 __all__ = ["create_app"]
 
@@ -26,6 +27,11 @@ def _client_json(client):
     return {"id": client["id"], "name": client["name"], "money": v.format_money(client["money"])}
 
 
+def _json_response(text):
+    # For JSON the storage layer already rendered (page_json / all_json).
+    return current_app.response_class(text.encode("utf-8"), mimetype="application/json")
+
+
 def _error(code, message, field=None, **extra):
     body = {"error": message}
     if field is not None or code == 400:
@@ -36,18 +42,100 @@ def _error(code, message, field=None, **extra):
     return response
 
 
+def _too_large():
+    return RequestEntityTooLarge("request body is larger than %d bytes" % MAX_BODY_BYTES)
+
+
+class _BoundedInput:
+    """``wsgi.input`` that raises 413 as soon as more than ``limit`` bytes come through.
+
+    A chunked body has no Content-Length to check up front, and one ``read(n)`` on
+    gunicorn's chunked reader returns at most one chunk, so the limit has to be counted on
+    the stream itself.  Werkzeug's own max_content_length stream (``LimitedStream`` with
+    ``is_max``) raises on any read attempt after exactly ``limit`` bytes, even when the body
+    ends there, and ``get_data()`` silently truncates at the limit; this one reads at most
+    one byte past the limit to tell the two apart.
+    """
+
+    def __init__(self, stream, limit):
+        self._stream = stream
+        self._left = limit + 1  # bytes we may still read, including the one that overflows
+
+    def _take(self, data):
+        self._left -= len(data)
+        if self._left <= 0:
+            raise _too_large()
+        return data
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            parts = []
+            while True:
+                part = self.read(64 * 1024)
+                if not part:
+                    return b"".join(parts)
+                parts.append(part)
+        return self._take(self._stream.read(min(size, self._left)))
+
+    def readline(self, size=-1):
+        size = self._left if size is None or size < 0 else min(size, self._left)
+        return self._take(self._stream.readline(size))
+
+    def __iter__(self):
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+
+def _bound_request_body():
+    """Call before the first use of request.stream / request.form (werkzeug builds both
+    lazily from ``wsgi.input``) in a view that reads the body."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise _too_large()
+    if not isinstance(request.environ["wsgi.input"], _BoundedInput):
+        request.environ["wsgi.input"] = _BoundedInput(request.environ["wsgi.input"],
+                                                      MAX_BODY_BYTES)
+
+
+def _read_body():
+    _bound_request_body()
+    parts = []
+    while True:  # read() may return less than asked (one chunk of a chunked body)
+        part = request.stream.read(64 * 1024)
+        if not part:
+            return b"".join(parts)
+        parts.append(part)
+
+
+def _idempotency_key():
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not all("\x21" <= ch <= "\x7e" for ch in key):
+        raise v.ValidationError("Idempotency-Key", "Idempotency-Key must be 1 to 255 visible "
+                                                   "ASCII characters (e.g. a UUID)")
+    return key
+
+
+def _create(name, money):
+    """-> (client, response headers); honours an Idempotency-Key header."""
+    store = current_app.extensions["clients_store"]
+    key = _idempotency_key()
+    if key is None:
+        return store.create(name, money), {}
+    client, replayed = store.create(name, money, key=key)
+    return client, ({"Idempotent-Replayed": "true"} if replayed else {})
+
+
 def _json_object_body():
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise v.ValidationError(
             "content_type", "Content-Type must be application/json, got %s"
             % (repr(request.content_type) if request.content_type else "none"))
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise RequestEntityTooLarge("request body is larger than %d bytes" % MAX_BODY_BYTES)
-    raw = request.stream.read(MAX_BODY_BYTES + 1)  # also bounds chunked bodies
-    if len(raw) > MAX_BODY_BYTES:
-        raise RequestEntityTooLarge("request body is larger than %d bytes" % MAX_BODY_BYTES)
-    data = v.parse_json_body(raw)
+    data = v.parse_json_body(_read_body())
     if not isinstance(data, dict):
         raise v.ValidationError("body", "request body must be a JSON object with the fields "
                                         "name and money, not %s" % v._json_type(data))
@@ -56,6 +144,66 @@ def _json_object_body():
             raise v.ValidationError(key[:100], "unknown field %s: only name and money are "
                                                "accepted" % v._short(key))
     return data
+
+
+def _strict_form_pairs(raw: bytes) -> dict:
+    """First value of each key of an application/x-www-form-urlencoded string (a query
+    string or a form body), keeping invalid UTF-8 detectable.
+
+    Werkzeug re-quotes undecodable bytes (``%ff`` -> the text ``"%FF"``, codec error
+    handler ``werkzeug.url_quote``), so they would be stored as if the client had sent
+    that text.  Here they become lone surrogates (``surrogateescape``) and are refused.
+    """
+    text = raw.decode("utf-8", "surrogateescape")
+    out = {}
+    for key, value in parse_qsl(text, keep_blank_values=True, encoding="utf-8",
+                                errors="surrogateescape"):
+        out.setdefault(key, value)
+    return out
+
+
+def _require_utf8(field, value):
+    if value is not None and any("\udc80" <= ch <= "\udcff" for ch in value):
+        raise v.ValidationError(field, "%s is not valid UTF-8: percent-encoded bytes must "
+                                       "form UTF-8 text" % field)
+    return value
+
+
+class _FastRoutes:
+    """WSGI middleware answering ``GET /time`` and ``GET /health`` without Flask.
+
+    They are the hottest routes (load-balancer and orchestrator health checks poll /health;
+    /time is the demo route) and their answers need nothing from the request.  A profile of
+    one gunicorn worker put Flask's request context, routing and response object at most of
+    the app's own time for them.  The bytes are those of the Flask routes below (same JSON
+    serialisation and headers; a test compares them); every other method, path or a request
+    with a body goes to Flask unchanged.
+    """
+
+    def __init__(self, flask_app, wsgi_app):
+        self._dumps = flask_app.json.dumps
+        self._next = wsgi_app
+        self._health = self._body({"status": "ok"})
+        self._health_length = str(len(self._health))
+
+    def _body(self, obj):
+        # what flask.json.provider.DefaultJSONProvider.response renders outside debug mode
+        return (self._dumps(obj, separators=(",", ":")) + "\n").encode()
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "GET" and not environ.get("CONTENT_LENGTH") \
+                and "HTTP_TRANSFER_ENCODING" not in environ:
+            path = environ.get("PATH_INFO")
+            if path == "/time":
+                body = self._body({"message": TIME_MESSAGE, "timestamp": int(time.time())})
+                start_response("200 OK", [("Content-Type", "application/json"),
+                                          ("Content-Length", str(len(body)))])
+                return [body]
+            if path == "/health":
+                start_response("200 OK", [("Content-Type", "application/json"),
+                                          ("Content-Length", self._health_length)])
+                return [self._health]
+        return self._next(environ, start_response)
 
 
 class _Map(Map):
@@ -71,7 +219,8 @@ class _Flask(Flask):
 def create_app(settings=None, store=None):
     """Application factory.  ``settings`` defaults to the environment (see config.py)."""
     app = _Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # No MAX_CONTENT_LENGTH: the views that read a body enforce MAX_BODY_BYTES on the
+    # stream, for Content-Length and chunked bodies alike (_bound_request_body).
     app.json.sort_keys = False
     if store is None:
         settings = settings or resolve_settings()
@@ -88,6 +237,12 @@ def create_app(settings=None, store=None):
     @app.errorhandler(v.NotFound)
     def _not_found(exc):
         return _error(404, "client not found")
+
+    @app.errorhandler(IdempotencyConflict)
+    def _idempotency_conflict(exc):
+        return _error(409, "Idempotency-Key was already used with a different name or money "
+                           "(keys are remembered for %d hours)" % (IDEMPOTENCY_TTL_S // 3600),
+                      field="Idempotency-Key")
 
     @app.errorhandler(DatabaseUnavailable)
     def _db_down(exc):
@@ -135,18 +290,20 @@ def create_app(settings=None, store=None):
     def list_clients():
         limit = v.parse_limit(request.args.get("limit"))
         after = v.decode_cursor(request.args.get("cursor"))
-        items, has_more = store.page(after, limit)
-        next_cursor = v.encode_cursor(items[-1]["id"]) if has_more else None
-        return jsonify(items=[_client_json(c) for c in items], next_cursor=next_cursor)
+        items, last_id, has_more = store.page_json(after, limit)
+        next_cursor = v.encode_cursor(last_id) if has_more else None
+        return _json_response('{"items":[%s],"next_cursor":%s}\n'
+                              % (items, json.dumps(next_cursor)))
 
     @app.post("/clients")
     def create_client():
         data = _json_object_body()
         name = v.parse_name(data.get("name"))
         money = v.parse_money(data.get("money"))
-        client = store.create(name, money)
+        client, headers = _create(name, money)
         response = jsonify(_client_json(client))
         response.status_code = 201
+        response.headers.update(headers)
         response.headers["Location"] = url_for("get_client", raw_id=client["id"])
         return response
 
@@ -160,22 +317,31 @@ def create_app(settings=None, store=None):
     # -- legacy routes (EKS source document) -----------------------------------------------
     @app.get("/getall")
     def legacy_getall():
-        return jsonify([_client_json(c) for c in store.all()])
+        return _json_response("[%s]\n" % store.all_json())
 
     @app.post("/add")
     def legacy_add():
+        query = _strict_form_pairs(request.query_string)
+        if request.mimetype == "application/x-www-form-urlencoded":
+            form = _strict_form_pairs(_read_body())
+        elif request.mimetype == "multipart/form-data":
+            _bound_request_body()
+            form = request.form  # werkzeug decodes these parts with errors="replace"
+        else:
+            form = {}
+
         def param(key):
-            value = request.args.get(key)
-            if value is None and request.mimetype in ("application/x-www-form-urlencoded",
-                                                      "multipart/form-data"):
-                value = request.form.get(key)
-            return value
+            value = query.get(key)
+            if value is None:
+                value = form.get(key)
+            return _require_utf8(key, value)
 
         name = v.parse_name(param("name"))
         money = v.parse_money(param("money"))
-        client = store.create(name, money)
+        client, headers = _create(name, money)
         response = jsonify(id=client["id"])
         response.status_code = 201
+        response.headers.update(headers)
         response.headers["Location"] = url_for("get_client", raw_id=client["id"])
         return response
 
@@ -183,4 +349,5 @@ def create_app(settings=None, store=None):
     def legacy_get(raw_id):
         return get_client(raw_id)
 
+    app.wsgi_app = _FastRoutes(app, app.wsgi_app)
     return app

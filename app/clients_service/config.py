@@ -50,6 +50,7 @@ class DatabaseSettings:
     ready_timeout: float = 1.0
     reconnect_timeout: float = 5.0
     statement_timeout_ms: int = 5000
+    query_timeout: float = 2.0  # client-side deadline on every database call (storage.py)
 
     def describe(self) -> str:
         if self.backend == "sqlite":
@@ -143,6 +144,7 @@ def resolve_settings(env: Optional[Mapping[str, str]] = None) -> DatabaseSetting
         ready_timeout=_float_env(env, "DB_READY_TIMEOUT", 1.0),
         reconnect_timeout=_float_env(env, "DB_RECONNECT_TIMEOUT", 5.0),
         statement_timeout_ms=_int_env(env, "DB_STATEMENT_TIMEOUT_MS", 5000, 0),
+        query_timeout=_float_env(env, "DB_QUERY_TIMEOUT", 2.0),
     )
     if common["pool_min_size"] > common["pool_max_size"]:
         common["pool_min_size"] = common["pool_max_size"]

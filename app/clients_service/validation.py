@@ -36,6 +36,27 @@ def _reject_constant(name):
     return Decimal(name)
 
 
+class HugeNumber:
+    """A JSON number whose exponent Decimal cannot hold (e.g. ``1e99999999999999999999``).
+
+    JSON puts no limit on exponents; Decimal raises decimal.InvalidOperation beyond about
+    10**18.  The parser keeps such numbers as this marker so that the field they sit in
+    is rejected with a 400 naming it, instead of the conversion error escaping as a 500.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        self.text = text
+
+
+def _parse_number(text):
+    try:
+        return Decimal(text)
+    except ArithmeticError:  # decimal.InvalidOperation: exponent beyond the C limits
+        return HugeNumber(text)
+
+
 def parse_json_body(raw: bytes):
     """Parse a JSON request body without ever producing a float."""
     if not raw:
@@ -46,7 +67,7 @@ def parse_json_body(raw: bytes):
     except UnicodeDecodeError:
         raise ValidationError("body", "request body is not valid UTF-8") from None
     try:
-        return json.loads(text, parse_float=Decimal, parse_int=Decimal,
+        return json.loads(text, parse_float=_parse_number, parse_int=_parse_number,
                           parse_constant=_reject_constant)
     except RecursionError:
         raise ValidationError("body", "request body JSON is nested too deeply") from None
@@ -81,6 +102,8 @@ def parse_money(value) -> Decimal:
         number = value
     elif isinstance(value, int):
         number = Decimal(value)
+    elif isinstance(value, HugeNumber):
+        raise _bad_money("is out of range")
     else:
         raise _bad_money("must be a string or a number, not %s" % _json_type(value))
     if not number.is_finite():
@@ -131,11 +154,15 @@ def parse_name(value) -> str:
 
 
 def parse_id(text: str) -> int:
-    """Path ids: ASCII digits only; 400 otherwise, NotFound if beyond BIGINT."""
-    if len(text) > 40 or not _DIGITS.match(text):
+    """Path ids: ASCII digits only; 400 otherwise, NotFound if beyond BIGINT (any length:
+    gunicorn's request-line limit bounds it)."""
+    if not _DIGITS.match(text):
         raise ValidationError("id", "id must be a positive integer (ASCII digits), got %s"
                               % _short(text))
-    value = int(text)
+    significant = text.lstrip("0")
+    if len(significant) > len(str(ID_MAX)):  # never int() thousands of digits
+        raise NotFound()
+    value = int(significant or "0")
     if value < 1 or value > ID_MAX:
         raise NotFound()
     return value
@@ -191,7 +218,7 @@ def _json_type(value):
         return "a boolean"
     if value is None:
         return "null"
-    if isinstance(value, (int, Decimal)):
+    if isinstance(value, (int, Decimal, HugeNumber)):
         return "a number"
     return type(value).__name__
 

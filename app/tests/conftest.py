@@ -130,7 +130,7 @@ def app(backend, tmp_path, request):
     if backend == "postgres":
         store.ensure_schema()
         with store.connection() as conn:
-            conn.execute("TRUNCATE clients RESTART IDENTITY")
+            conn.execute("TRUNCATE clients, idempotency_keys RESTART IDENTITY")
     application.config["TESTING"] = True
     yield application
     store.close()
@@ -149,7 +149,7 @@ def client(app):
 # ------------------------------------------------------------------------- real gunicorn
 
 class Gunicorn:
-    def __init__(self, env, tmp_dir):
+    def __init__(self, env, tmp_dir, wsgi=None):
         self.port = free_port()
         self.log_path = os.path.join(tmp_dir, "gunicorn-%d.log" % self.port)
         full_env = dict(os.environ)
@@ -160,7 +160,7 @@ class Gunicorn:
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-             "--bind", "127.0.0.1:%d" % self.port],
+             "--bind", "127.0.0.1:%d" % self.port] + ([wsgi] if wsgi else []),
             cwd=APP_DIR, env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         while True:

@@ -87,6 +87,23 @@ def test_money_rejected(client, raw):
     assert "money" in body["error"]
 
 
+@pytest.mark.parametrize("number", [
+    "1e99999999999999999999", "1e-99999999999999999999", "-1e99999999999999999999",
+    "0e99999999999999999999", "0e-99999999999999999999", "1E+999999999999999999",
+    "1.5e-1000000000000000000000000",
+])
+@pytest.mark.parametrize("where", ["money", "name", "extra", "nested"])
+def test_number_beyond_decimal_limits_is_400(client, number, where):
+    # JSON allows any exponent; Decimal() cannot hold these (decimal.InvalidOperation).
+    bodies = {"money": '{"name": "n", "money": %s}',
+              "name": '{"name": %s, "money": "1"}',
+              "extra": '{"name": "n", "money": "1", "x": %s}',
+              "nested": '{"name": "n", "money": "1", "x": [{"y": %s}]}'}
+    resp = post(client, bodies[where] % number)
+    assert resp.status_code == 400, resp.data
+    assert resp.get_json()["field"] == {"extra": "x", "nested": "x"}.get(where, where)
+
+
 def test_money_missing(client):
     assert_400(post(client, {"name": "n"}), "money")
 
@@ -146,7 +163,8 @@ def test_huge_body_is_json_413(client):
 
 @pytest.mark.parametrize("raw_id, status", [
     ("999999", 404), ("0", 404), ("9223372036854775807", 404), ("9223372036854775808", 404),
-    ("99999999999999999999999999999999", 404), pytest.param("1" * 5000, 400, id="5000-digits"),
+    ("99999999999999999999999999999999", 404), pytest.param("9" * 41, 404, id="41-digits"),
+    pytest.param("1" * 5000, 404, id="5000-digits"), pytest.param("0" * 60 + "7", 404, id="zeros"),
     ("abc", 400), ("-1", 400),
     ("1.0", 400), ("%20", 400), ("%E2%91%A0", 400), ("%D9%A1", 400), ("1e3", 400),
 ])
@@ -286,6 +304,30 @@ def test_legacy_add_bad_input(client, qs, field):
     assert_400(client.post("/add?" + qs), field)
 
 
+@pytest.mark.parametrize("qs, field", [
+    ("name=%ff%fe&money=1", "name"), ("name=a%C3&money=1", "name"),
+    ("name=%ED%A0%80&money=1", "name"), ("name=ok&money=1%ff", "money"),
+    ("name=\xff\xfe&money=1", "name"),
+])
+def test_legacy_add_refuses_invalid_utf8(client, store, qs, field):
+    # POST /clients answers 400 for invalid UTF-8; the legacy route must not store the
+    # bytes re-quoted as text ("%FF%FE").
+    raw = qs.encode("latin-1")  # "\xff" is sent as the raw byte 0xFF
+    # WSGI carries the query string as latin-1 text: each byte as one code point
+    for resp in (client.post("/add", environ_overrides={"QUERY_STRING": raw.decode("latin-1")}),
+                 client.post("/add", data=raw,
+                             content_type="application/x-www-form-urlencoded")):
+        body = assert_400(resp, field)
+        assert "UTF-8" in body["error"]
+    assert store.all() == []
+
+
+def test_legacy_add_accepts_utf8_percent_encoding(client):
+    resp = client.post("/add?name=Ana%20Mar%C3%ADa&money=1")
+    assert resp.status_code == 201
+    assert client.get("/get/%d" % resp.get_json()["id"]).get_json()["name"] == "Ana María"
+
+
 def test_legacy_get_unknown(client):
     assert client.get("/get/424242").status_code == 404
 
@@ -312,3 +354,21 @@ def test_concurrent_inserts_via_app(app, store):
     rows = store.all()
     assert len(rows) == 40
     assert sum(r["money"] for r in rows) == Decimal("44.40")
+
+
+def test_list_json_rendered_by_storage_matches_client_json(client, store):
+    """/clients and /getall are rendered by the storage layer (in PostgreSQL: format() and
+    to_json()); every item must equal what GET /clients/<id> (Flask's jsonify) says."""
+    names = ['quote " and \\ backslash', "emoji 😀 é 李", "tab\u00a0nbsp", "</script>",
+             "\u2028line sep", "%s %%s {}"]
+    moneys = ["-999999999999.99", "0", "-0.01", "123456789012.34", "7.5", "-3"]
+    ids = [post(client, {"name": n, "money": m}).get_json()["id"] for n, m in zip(names, moneys)]
+    singles = [client.get("/clients/%d" % i).get_json() for i in ids]
+    assert [c["money"] for c in singles] == ["-999999999999.99", "0.00", "-0.01",
+                                             "123456789012.34", "7.50", "-3.00"]
+    page = client.get("/clients?limit=4")
+    assert page.mimetype == "application/json"
+    first = page.get_json()
+    rest = client.get("/clients?cursor=" + first["next_cursor"]).get_json()
+    assert first["items"] + rest["items"] == singles and rest["next_cursor"] is None
+    assert client.get("/getall").get_json() == singles

@@ -60,6 +60,31 @@ def test_fuzz_create(client, name, money, extra):
         assert body["name"] == json.loads(dumps(name)).strip()  # Decimals are sent as strings
 
 
+# JSON number tokens that parse as JSON but not as a bounded Decimal: exponents far beyond
+# what decimal can hold (about +-10**18), tiny and huge mantissas, signed zeros.
+number_tokens = st.builds(
+    lambda sign, mantissa, e, exponent: "%s%s%s%d" % (sign, mantissa, e, exponent),
+    st.sampled_from(["", "-"]),
+    st.sampled_from(["0", "1", "9", "0.0", "1.5", "12345678901234567890"]),
+    st.sampled_from(["e", "E", "e+", "E-", "e-"]),
+    st.integers(min_value=0, max_value=10 ** 30) | st.integers(min_value=0, max_value=40),
+)
+
+
+@FUZZ
+@given(money_token=number_tokens, other=number_tokens,
+       slot=st.sampled_from(["none", "name", "extra", "nested"]))
+def test_fuzz_unbounded_json_numbers(client, money_token, other, slot):
+    name = {"name": other}.get(slot, '"n"')
+    extra = {"extra": ', "x": %s' % other, "nested": ', "x": [{"y": %s}]' % other}.get(slot, "")
+    body = '{"name": %s, "money": %s%s}' % (name, money_token, extra)
+    data = check(client.post("/clients", data=body, content_type="application/json"),
+                 {201, 400})
+    if "id" in data:
+        assert slot == "none"
+        assert Decimal(data["money"]) == Decimal(money_token)
+
+
 @FUZZ
 @given(raw=st.binary(max_size=300) | st.text(max_size=300).map(lambda s: s.encode("utf-8")),
        content_type=st.sampled_from([None, "application/json", "text/plain",

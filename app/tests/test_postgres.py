@@ -173,9 +173,10 @@ def test_concurrent_migrations_wait_for_the_lock(pg):
         for t in threads:
             t.join(timeout=30)
         applied = outputs + [str(r) for r in results]
-        assert sorted(applied) == ["[1]"] + ["[]"] * 9
-        rows = holder.execute("SELECT version FROM schema_migrations").fetchall()
-        assert rows == [(SCHEMA_VERSION,)]
+        everything = str(list(range(1, SCHEMA_VERSION + 1)))
+        assert sorted(applied) == sorted(["[]"] * 9 + [everything])
+        rows = holder.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
+        assert rows == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
         assert holder.execute("SELECT to_regclass('clients')").fetchone()[0] == "clients"
         # and again, idempotent
         assert migrate_postgres(url) == []
@@ -204,7 +205,8 @@ def test_many_app_instances_start_at_once(pg, tmp_path):
     assert statuses == [201] * 8
     with pg.connect("startup_test") as conn:
         assert conn.execute("SELECT count(*) FROM clients").fetchone()[0] == 8
-        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] \
+            == SCHEMA_VERSION
 
 
 @pytest.mark.parametrize("env_style", ["discrete", "secret"])
@@ -240,3 +242,144 @@ def test_unreachable_database_gives_fast_503(tmp_path):
     assert client.post("/clients", json={"name": "a", "money": "1"}).status_code == 503
     assert time.monotonic() - t0 < 10
     app.extensions["clients_store"].close()
+
+
+# ------------------------------------------------------------------ frozen database server
+
+def _postgres_pids(pg):
+    """The postmaster and every process it forked (backends, checkpointer, ...)."""
+    import os
+    with open(os.path.join(pg.data, "postmaster.pid")) as f:
+        postmaster = int(f.readline())
+    pids = [postmaster]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == postmaster:
+                pids.append(int(entry))
+    return pids
+
+
+class frozen:
+    """SIGSTOP PostgreSQL (what a black-holed network or a stuck failover looks like from
+    the client: connections stay open, nothing answers); SIGCONT on exit, always."""
+
+    def __init__(self, pg):
+        self.pg = pg
+        self.pids = []
+
+    def __enter__(self):
+        import os
+        import signal
+        self.pids = _postgres_pids(self.pg)
+        for pid in self.pids:
+            os.kill(pid, signal.SIGSTOP)
+        return self
+
+    def __exit__(self, *exc):
+        import os
+        import signal
+        for pid in self.pids:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
+
+def test_frozen_database_gives_bounded_503_and_health_stays_up(gunicorn_pg, pg):
+    """Warm pools, then freeze PostgreSQL under load: every database route answers 503
+    within a few seconds (DB_QUERY_TIMEOUT / DB_POOL_TIMEOUT are 1 s here), /health and
+    /time keep answering, and the app recovers by itself once the server resumes."""
+    import json
+    for _ in range(30):  # warm every worker's pool
+        assert gunicorn_pg.request("GET", "/clients?limit=5")[0] == 200
+    results, probes = [], []
+    stop = threading.Event()
+
+    def load(i):
+        while not stop.is_set():
+            t0 = time.monotonic()
+            try:
+                if i % 2:
+                    status = gunicorn_pg.request("GET", "/clients?limit=5", timeout=15)[0]
+                else:
+                    status = gunicorn_pg.request(
+                        "POST", "/clients", json.dumps({"name": "frozen", "money": "1"}),
+                        {"Content-Type": "application/json"}, timeout=15)[0]
+            except OSError as exc:
+                status = repr(exc)
+            results.append((status, time.monotonic() - t0))
+
+    def probe():
+        while not stop.is_set():
+            for path in ("/health", "/time"):
+                t0 = time.monotonic()
+                try:
+                    status = gunicorn_pg.request("GET", path, timeout=3)[0]
+                except OSError as exc:
+                    status = repr(exc)
+                probes.append((path, status, time.monotonic() - t0))
+            time.sleep(0.1)
+
+    # 3 workers x 8 threads: 32 clients keep every thread busy
+    threads = [threading.Thread(target=load, args=(i,)) for i in range(32)]
+    threads.append(threading.Thread(target=probe))
+    with frozen(pg):
+        t_freeze = time.monotonic()
+        for t in threads:
+            t.start()
+        time.sleep(6)
+        ready = gunicorn_pg.request("GET", "/ready", timeout=15)
+        stop.set()
+        for t in threads:
+            t.join(timeout=20)
+        frozen_for = time.monotonic() - t_freeze
+    assert not any(t.is_alive() for t in threads)
+    assert ready[0] == 503 and ready[1]["error"] == "database unavailable"
+    assert results and probes
+    slow = [r for r in results if r[0] not in (200, 201, 503) or r[1] > 5]
+    assert not slow, (len(slow), slow[:5], frozen_for)
+    assert any(r[0] == 503 for r in results)
+    bad_probes = [p for p in probes if p[1] != 200]
+    assert not bad_probes, (len(bad_probes), len(probes), bad_probes[:5])
+    # recovery without a restart: every worker's pool answers again
+    assert wait_for(lambda: all(gunicorn_pg.request("GET", "/ready")[0] == 200
+                                for _ in range(10)), 30)
+    assert all(gunicorn_pg.request("GET", "/clients?limit=5")[0] == 200 for _ in range(20))
+
+
+def test_query_deadline_cancels_and_discards(pg, pg_app_url):
+    """A call that outlives DB_QUERY_TIMEOUT fails with DatabaseUnavailable at about the
+    deadline (not at statement_timeout), the query is cancelled on the server, and the
+    pool does not hand the connection out again."""
+    from clients_service.config import resolve_settings
+    from clients_service.storage import DatabaseUnavailable, PostgresStore
+    store = PostgresStore(resolve_settings({**TEST_ENV, "DATABASE_URL": pg_app_url,
+                                            "DB_QUERY_TIMEOUT": "0.5",
+                                            "DB_STATEMENT_TIMEOUT_MS": "20000",
+                                            "DB_APPLICATION_NAME": "deadline-test"}))
+    try:
+        with store.connection() as conn:
+            assert conn.execute("SHOW statement_timeout").fetchone()[0] == "20s"
+            victim = conn.info.backend_pid
+        t0 = time.monotonic()
+        with pytest.raises(DatabaseUnavailable) as info:
+            with store.connection() as conn:
+                assert conn.info.backend_pid == victim  # the warm pooled connection
+                conn.execute("SELECT pg_sleep(10)")
+        assert 0.4 < time.monotonic() - t0 < 3
+        assert "did not answer within 0.5s" in info.value.reason
+        with pg.connect() as admin:
+            assert wait_for(lambda: admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%%'"
+                " AND application_name = 'deadline-test' AND state = 'active'"
+            ).fetchone()[0] == 0, 5)
+        with store.connection() as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert conn.info.backend_pid != victim
+    finally:
+        store.close()

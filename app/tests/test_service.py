@@ -63,3 +63,33 @@ def test_double_slash_is_plain_404(client):
     resp = client.get("/clients//1")
     assert resp.status_code == 404
     assert resp.mimetype == "application/json"
+
+
+def _call(wsgi_app, path, method="GET"):
+    from werkzeug.test import EnvironBuilder
+    environ = EnvironBuilder(path=path, method=method).get_environ()
+    captured = {}
+
+    def start_response(status, headers, exc_info=None):
+        captured["status"], captured["headers"] = status, headers
+
+    body = b"".join(wsgi_app(environ, start_response))
+    headers = {k.lower(): v for k, v in captured["headers"]}
+    return captured["status"], headers["content-type"], headers["content-length"], body
+
+
+def test_fast_routes_answer_exactly_like_flask(app):
+    """GET /time and /health skip Flask (clients_service._FastRoutes); their answers must be
+    byte-for-byte those of the Flask routes."""
+    fast, flask_only = app.wsgi_app, app.wsgi_app._next
+    for path in ("/health", "/time", "/time?x=1"):
+        for _ in range(3):  # /time: retry if a second boundary fell between the two calls
+            a, b = _call(fast, path), _call(flask_only, path)
+            if a == b:
+                break
+        assert a == b, (path, a, b)
+        assert a[0] == "200 OK" and a[1] == "application/json"
+    # other methods and paths still reach Flask
+    assert _call(fast, "/time", "POST")[0].startswith("405")
+    assert _call(fast, "/health", "HEAD")[0] == "200 OK"
+    assert _call(fast, "/time/")[0].startswith("404")
