@@ -273,6 +273,10 @@ export const CONFIG_SCHEMA = {
         type: "string", pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, patternHint: "an IAM role ARN, e.g. arn:aws:iam::123456789012:role/platform-admins",
         description: "EKS: IAM role granted cluster admin through an access entry (the identity running pulumi up is admin too).",
     },
+    iamPermissionsBoundary: {
+        type: "string", pattern: /^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/, patternHint: "an IAM managed policy ARN, e.g. arn:aws:iam::123456789012:policy/flask-platform/dev/app-boundary",
+        description: "Optional. Set when deploying through the delivery project's role: every IAM role and instance profile the program creates gets this permissions boundary and the IAM path /<project>/<stack>/ that role may write (delivery/README).",
+    },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
@@ -285,6 +289,8 @@ export interface StackConfig {
     readonly appName: string;
     /** `${appName}-${stack}`: the prefix of physical names, unique per stack in one account. */
     readonly namePrefix: string;
+    /** Boundary (and IAM path) for every role the program creates; see lib/iamGuardrails.ts. */
+    readonly iamPermissionsBoundary?: string;
     readonly appPort: number;
     readonly logRetentionDays: number;
     readonly network: {
@@ -512,6 +518,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         target: (target ?? "beanstalk") as TargetName,
         appName,
         namePrefix: `${appName}-${stack}`.toLowerCase().replace(/[^a-z0-9-]/g, "-"),
+        iamPermissionsBoundary: r.get("iamPermissionsBoundary"),
         appPort: r.must("appPort"),
         logRetentionDays: r.must("logRetentionDays"),
         network: {
