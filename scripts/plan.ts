@@ -9,8 +9,8 @@ import { program } from "../program";
 import { delivery } from "../delivery/program";
 
 interface Args {
-    /** Project directory relative to the repository root: "." (the app) or "delivery". */
-    project: string;
+    /** Project directory relative to the repository root: "delivery"; absent for the app ("."). */
+    project?: string;
     stack: string;
     sets: string[];
     json: boolean;
@@ -25,7 +25,7 @@ export const PROJECTS: Readonly<Record<string, () => Record<string, unknown>>> =
 };
 
 export function parseArgs(argv: readonly string[]): Args {
-    const args: Args = { project: ".", stack: "", sets: [], json: false };
+    const args: Args = { stack: "", sets: [], json: false };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const value = () => {
@@ -55,11 +55,11 @@ export function parseArgs(argv: readonly string[]): Args {
             throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
         }
     }
-    if (!(args.project in PROJECTS)) {
+    if (args.project !== undefined && !(args.project in PROJECTS)) {
         throw new Error(`--project must be one of ${Object.keys(PROJECTS).join(", ")} (got ${JSON.stringify(args.project)})\n${USAGE}`);
     }
     if (!args.stack) {
-        throw new Error(`--stack is required (stacks: ${availableStacks(path.join(ROOT, args.project)).join(", ")})\n${USAGE}`);
+        throw new Error(`--stack is required (stacks: ${availableStacks(path.join(ROOT, args.project ?? ".")).join(", ")})\n${USAGE}`);
     }
     return args;
 }
@@ -136,8 +136,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return 2;
     }
     try {
-        const config = resolveStackConfig(args.stack, args.sets, path.join(ROOT, args.project));
-        const plan = await runProgram(PROJECTS[args.project], config);
+        const config = resolveStackConfig(args.stack, args.sets, path.join(ROOT, args.project ?? "."));
+        const plan = await runProgram(PROJECTS[args.project ?? "."], config);
         console.log(args.json ? JSON.stringify(planDocument(plan), null, 2) : renderTree(plan));
         return 0;
     } catch (e) {
