@@ -37,8 +37,8 @@ export const DELIVERY_SCHEMA = {
     pushStack: { type: "string", default: "dev", description: "The stack `pulumi up` runs on for every push to `branch` (one of `stacks`)." },
     promoteTo: { type: "string", default: "prod", description: "The stack deployed only after `pushStack`'s update succeeded (one of `stacks`, not `pushStack`)." },
     driftCron: {
-        type: "string", default: "0 6 * * *", pattern: /^(\S+\s+){4}\S+$/, patternHint: "a five-field cron expression",
-        description: "When drift detection runs on `promoteTo` (UTC cron).",
+        type: "string", default: "0 6 * * *", pattern: /^((\S+\s+){4}\S+|off)$/, patternHint: "a five-field cron expression, or off",
+        description: "When drift detection runs on `promoteTo` (UTC cron); `off` where the Pulumi edition has no drift detection (Team).",
     },
     oidcProviderArn: {
         type: "string", pattern: /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/api\.pulumi\.com\/oidc$/, patternHint: "arn:aws:iam::<account>:oidc-provider/api.pulumi.com/oidc",

@@ -71,9 +71,11 @@ export function delivery(): Record<string, unknown> {
         }
     }
     // Report drift, never fix it unseen: a human decides between `pulumi up` and adopting the change.
-    new pulumiservice.DriftSchedule(`drift-${c.promoteTo}`, {
-        organization: c.org, project: c.appProject, stack: c.promoteTo, scheduleCron: c.driftCron, autoRemediate: false,
-    }, { dependsOn: promoted?.settings });
+    if (c.driftCron !== "off") {
+        new pulumiservice.DriftSchedule(`drift-${c.promoteTo}`, {
+            organization: c.org, project: c.appProject, stack: c.promoteTo, scheduleCron: c.driftCron, autoRemediate: false,
+        }, { dependsOn: promoted?.settings });
+    }
 
     return {
         oidcProviderArn,

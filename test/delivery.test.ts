@@ -153,6 +153,12 @@ describe("delivery project", function () {
         assert.strictEqual(input(drift, "autoRemediate"), false);
     });
 
+    it("leaves drift detection and notifications out when turned off", async () => {
+        const bare = await planDelivery(["driftCron=off", "notifyUrl="]);
+        assert.strictEqual(all(bare, "pulumiservice:index:DriftSchedule").length, 0);
+        assert.deepStrictEqual(all(bare, "pulumiservice:index:Webhook").map((w) => w.name), ["promote"]);
+    });
+
     it("rejects bad config naming the key, the value and what is allowed", () => {
         const problems = (raw: Record<string, string>): readonly string[] => {
             try {
