@@ -311,6 +311,10 @@ export const CONFIG_SCHEMA = {
         patternHint: "comma-separated add-on=version pairs such as metrics-server=v0.8.0-eksbuild.1",
         description: "EKS: pin add-on versions (the eksAddonVersions output shows what runs). Empty: EKS's default version for the cluster, taken at creation.",
     },
+    iamPermissionsBoundary: {
+        type: "string", pattern: /^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/, patternHint: "an IAM managed policy ARN, e.g. arn:aws:iam::123456789012:policy/flask-platform/dev/app-boundary",
+        description: "Optional. Set when deploying through the delivery project's role: every IAM role and instance profile the program creates gets this permissions boundary and the IAM path /<project>/<stack>/ that role may write (delivery/README).",
+    },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
@@ -323,6 +327,8 @@ export interface StackConfig {
     readonly appName: string;
     /** `${appName}-${stack}`: the prefix of physical names, unique per stack in one account. */
     readonly namePrefix: string;
+    /** Boundary (and IAM path) for every role the program creates; see lib/iamGuardrails.ts. */
+    readonly iamPermissionsBoundary?: string;
     readonly appPort: number;
     readonly logRetentionDays: number;
     readonly network: {
@@ -615,6 +621,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         target: (target ?? "beanstalk") as TargetName,
         appName,
         namePrefix,
+        iamPermissionsBoundary: r.get("iamPermissionsBoundary"),
         appPort: r.must("appPort"),
         logRetentionDays: r.must("logRetentionDays"),
         network: {

@@ -6,6 +6,7 @@ import { Database } from "./components/database";
 import { Domain } from "./components/domain";
 import { Network } from "./components/network";
 import { loadConfig } from "./config";
+import { applyIamGuardrails } from "./lib/iamGuardrails";
 import { getTarget, implementedTargets } from "./targets";
 
 export interface StackOutputs {
@@ -25,6 +26,9 @@ export interface ProgramOptions {
 export function program(options: ProgramOptions = {}): StackOutputs {
     // 1. Read and validate every config key at once; nothing is created on bad config.
     const config = loadConfig({ implementedTargets: implementedTargets() });
+    if (config.iamPermissionsBoundary) {
+        applyIamGuardrails(config.iamPermissionsBoundary);
+    }
 
     // 2. Stack-level pieces live outside the target, under names that do not mention it, so a
     //    change of `target` never replaces the network, the database or its secret.

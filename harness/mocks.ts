@@ -206,6 +206,10 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 const n = physical("name");
                 return { id: n, name: n, arn: arn("iam", `instance-profile/${n}`, false), uniqueId: `AIPA${h.toUpperCase()}`, ...tags };
             }
+            case "aws:iam/openIdConnectProvider:OpenIdConnectProvider": {
+                const url = String(inputs.url ?? "").replace(/^https:\/\//, "");
+                return { id: arn("iam", `oidc-provider/${url}`, false), arn: arn("iam", `oidc-provider/${url}`, false), ...tags };
+            }
             case "aws:iam/policy:Policy": {
                 const n = physical("name");
                 return { id: arn("iam", `policy/${n}`, false), name: n, arn: arn("iam", `policy/${n}`, false), policyId: `ANPA${h.toUpperCase()}`, ...tags };

@@ -5,17 +5,27 @@
 // stack does, with every provider-computed value unknown.
 import { ConfigError } from "../config";
 import { runProgram, Json, PlanResult, PlannedResource } from "../harness/run";
-import { availableStacks, resolveStackConfig } from "../harness/stackConfig";
+import * as path from "path";
+import { availableStacks, resolveStackConfig, ROOT } from "../harness/stackConfig";
 import { program } from "../program";
+import { delivery } from "../delivery/program";
 
 interface Args {
+    /** Project directory relative to the repository root: "delivery"; absent for the app ("."). */
+    project?: string;
     stack: string;
     sets: string[];
     json: boolean;
     preview: boolean;
 }
 
-const USAGE = "usage: npm run plan -- --stack <name> [--set key=value ...] [--preview] [--json]";
+const USAGE = "usage: npm run plan -- [--project delivery] --stack <name> [--set key=value ...] [--preview] [--json]";
+
+/** The projects `--project` can select: directory -> the program that directory's index.ts runs. */
+export const PROJECTS: Readonly<Record<string, () => Record<string, unknown>>> = {
+    ".": () => program(),
+    delivery: () => delivery(),
+};
 
 export function parseArgs(argv: readonly string[]): Args {
     const args: Args = { stack: "", sets: [], json: false, preview: false };
@@ -28,7 +38,11 @@ export function parseArgs(argv: readonly string[]): Args {
             }
             return v;
         };
-        if (a === "--stack" || a === "-s") {
+        if (a === "--project") {
+            args.project = value();
+        } else if (a.startsWith("--project=")) {
+            args.project = a.slice("--project=".length);
+        } else if (a === "--stack" || a === "-s") {
             args.stack = value();
         } else if (a.startsWith("--stack=")) {
             args.stack = a.slice("--stack=".length);
@@ -46,8 +60,11 @@ export function parseArgs(argv: readonly string[]): Args {
             throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
         }
     }
+    if (args.project !== undefined && !(args.project in PROJECTS)) {
+        throw new Error(`--project must be one of ${Object.keys(PROJECTS).join(", ")} (got ${JSON.stringify(args.project)})\n${USAGE}`);
+    }
     if (!args.stack) {
-        throw new Error(`--stack is required (stacks: ${availableStacks().join(", ")})\n${USAGE}`);
+        throw new Error(`--stack is required (stacks: ${availableStacks(path.join(ROOT, args.project ?? ".")).join(", ")})\n${USAGE}`);
     }
     return args;
 }
@@ -154,8 +171,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return 2;
     }
     try {
-        const config = resolveStackConfig(args.stack, args.sets);
-        const plan = await runProgram(() => program(), config, undefined, { preview: args.preview });
+        const config = resolveStackConfig(args.stack, args.sets, path.join(ROOT, args.project ?? "."));
+        const plan = await runProgram(PROJECTS[args.project ?? "."], config, undefined, { preview: args.preview });
         console.log(args.json ? JSON.stringify(planDocument(plan), null, 2) : renderTree(plan));
         return 0;
     } catch (e) {

@@ -365,11 +365,12 @@ def test_query_deadline_cancels_and_discards(pg, pg_app_url):
     try:
         with store.connection() as conn:
             assert conn.execute("SHOW statement_timeout").fetchone()[0] == "20s"
-            victim = conn.info.backend_pid
+        # The pool may hold more than one warm connection: the victim is whichever runs the
+        # slow query (asserting it is the one used above made the test depend on pool order).
         t0 = time.monotonic()
         with pytest.raises(DatabaseUnavailable) as info:
             with store.connection() as conn:
-                assert conn.info.backend_pid == victim  # the warm pooled connection
+                victim = conn.info.backend_pid
                 conn.execute("SELECT pg_sleep(10)")
         assert 0.4 < time.monotonic() - t0 < 3
         assert "did not answer within 0.5s" in info.value.reason
@@ -378,8 +379,9 @@ def test_query_deadline_cancels_and_discards(pg, pg_app_url):
                 "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%%'"
                 " AND application_name = 'deadline-test' AND state = 'active'"
             ).fetchone()[0] == 0, 5)
-        with store.connection() as conn:
-            assert conn.execute("SELECT 1").fetchone() == (1,)
-            assert conn.info.backend_pid != victim
+        for _ in range(5):  # however many connections the pool holds, never the victim again
+            with store.connection() as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+                assert conn.info.backend_pid != victim
     finally:
         store.close()

@@ -1,0 +1,72 @@
+// Post-deploy check (issue 11 §3, first part): a `pulumi up` can report success while the platform
+// kept the old version (an ECS circuit-breaker rollback still reads "updated",
+// pulumi/pulumi-aws#4487, pulumi/pulumi-awsx#1848), and /health never touches the database. This
+// polls the public URL until /health reports the release just deployed and /ready answers 200,
+// or fails with the likely cause and the command that shows the platform's events.
+// Not yet wired into the targets: the app must first report its release in GET /health.
+
+export interface ReleaseCheckArgs {
+    /** Base URL of the app, without a trailing slash. */
+    readonly url: string;
+    /** What /health must report as `release` (bundle digest or image tag). */
+    readonly release: string;
+    /** Give up after this long. */
+    readonly timeoutMs: number;
+    /** Pause between polls. */
+    readonly intervalMs: number;
+    /** The command that shows why the platform did not roll out (ECS service events, EB events, kubectl rollout status). */
+    readonly eventsCommand: string;
+}
+
+export type Observation = { kind: "unreachable"; detail: string }
+    | { kind: "old-release"; seen: string }
+    | { kind: "not-ready"; status: number }
+    | { kind: "ok" };
+
+async function observe(args: ReleaseCheckArgs): Promise<Observation> {
+    const timeout = Math.min(10000, Math.max(1000, args.intervalMs * 5));
+    try {
+        const health = await fetch(`${args.url}/health`, { signal: AbortSignal.timeout(timeout), redirect: "follow" });
+        const body = (await health.json().catch(() => ({}))) as { release?: unknown };
+        const seen = typeof body.release === "string" ? body.release : "(none)";
+        if (!health.ok || seen !== args.release) {
+            return { kind: "old-release", seen: health.ok ? seen : `HTTP ${health.status}` };
+        }
+        const ready = await fetch(`${args.url}/ready`, { signal: AbortSignal.timeout(timeout), redirect: "follow" });
+        await ready.arrayBuffer();
+        return ready.status === 200 ? { kind: "ok" } : { kind: "not-ready", status: ready.status };
+    } catch (e) {
+        return { kind: "unreachable", detail: e instanceof Error ? e.message : String(e) };
+    }
+}
+
+/** What to tell the operator when the bound ran out, from the last thing seen. */
+export function explain(args: ReleaseCheckArgs, last: Observation): string {
+    const within = `within ${Math.round(args.timeoutMs / 1000)} s`;
+    switch (last.kind) {
+        case "old-release":
+            return `${args.url}/health never reported release ${args.release} ${within} (last: ${last.seen}): the platform most likely rolled back to the previous version or is still replacing it. Read why: ${args.eventsCommand}`;
+        case "not-ready":
+            return `${args.url} runs release ${args.release} but /ready answered ${last.status} ${within}: the app cannot reach its database (credentials, security group or TLS). Read why: ${args.eventsCommand}`;
+        case "unreachable":
+            return `${args.url} did not answer ${within} (${last.detail}): the load balancer has no healthy target yet, or DNS has not propagated. Read why: ${args.eventsCommand}`;
+        default:
+            return "";
+    }
+}
+
+/** Resolves once the new release is live and ready; rejects with `explain` otherwise. */
+export async function verifyRelease(args: ReleaseCheckArgs): Promise<void> {
+    const deadline = Date.now() + args.timeoutMs;
+    let last: Observation = { kind: "unreachable", detail: "not polled yet" };
+    for (;;) {
+        last = await observe(args);
+        if (last.kind === "ok") {
+            return;
+        }
+        if (Date.now() + args.intervalMs > deadline) {
+            throw new Error(explain(args, last));
+        }
+        await new Promise((resolve) => setTimeout(resolve, args.intervalMs));
+    }
+}
