@@ -302,9 +302,9 @@ export const CONFIG_SCHEMA = {
         description: "EKS: IAM roles that run pulumi up for this stack (teammates, CI, Pulumi Deployments' OIDC role); each gets cluster admin through an access entry. EKS makes only the cluster's creator admin otherwise, per principal. Required with target eks.",
     },
     eksPublicAccessCidrs: {
-        type: "string", default: "", pattern: /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2})(,\d{1,3}(\.\d{1,3}){3}\/\d{1,2})*$/,
-        patternHint: "comma-separated IPv4 CIDR blocks such as 198.51.100.0/24,203.0.113.7/32",
-        description: "EKS: networks allowed to reach the cluster's public API endpoint (where pulumi and kubectl run). Empty: private endpoint only, reachable from inside the VPC.",
+        type: "string", default: "", pattern: /^(private|(\d{1,3}(\.\d{1,3}){3}\/\d{1,2})(,\d{1,3}(\.\d{1,3}){3}\/\d{1,2})*)$/,
+        patternHint: "private, or comma-separated IPv4 CIDR blocks such as 198.51.100.0/24,203.0.113.7/32",
+        description: "EKS: where the cluster's API endpoint is reached from (pulumi up and kubectl talk to it): comma-separated CIDR blocks open the public endpoint to those networks only; private keeps it inside the VPC, so pulumi up must run there. Required with target eks.",
     },
     eksAddonVersions: {
         type: "string", default: "", pattern: /^[a-z0-9-]+=v[\w.+-]+(,[a-z0-9-]+=v[\w.+-]+)*$/,
@@ -575,14 +575,22 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             `(EKS would upgrade it by itself; extended support costs six times as much): use one of ${supported.join(", ") || "(none: update EKS_VERSIONS)"}`);
     }
 
-    const publicAccessCidrs = r.must("eksPublicAccessCidrs").split(",").filter((c) => c !== "");
+    // A choice, not a default: with a private endpoint the Kubernetes half of the first `pulumi up`
+    // times out from any machine outside the VPC, after the cluster (15 minutes) already exists;
+    // a public default would open the API to the internet, which this key exists to prevent.
+    const endpointAccess = r.must("eksPublicAccessCidrs");
+    if (target === "eks" && endpointAccess === "" && !problems.some((p) => p.startsWith("eksPublicAccessCidrs "))) {
+        problems.push("eksPublicAccessCidrs is required with target eks: name the networks where pulumi up and kubectl run "
+            + "(comma-separated CIDR blocks, e.g. 198.51.100.0/24), or private if they run inside the VPC");
+    }
+    const publicAccessCidrs = endpointAccess === "private" ? [] : endpointAccess.split(",").filter((c) => c !== "");
     for (const c of publicAccessCidrs) {
         const [address, bits] = c.split("/");
         if (address.split(".").some((o) => Number(o) > 255) || Number(bits) > 32) {
             problems.push(`eksPublicAccessCidrs must hold valid IPv4 CIDR blocks (got ${quote(c)})`);
         } else if (Number(bits) === 0) {
             // The API endpoint open to the internet is what this key exists to prevent.
-            problems.push(`eksPublicAccessCidrs must not contain ${quote(c)} (the whole internet): name the networks where pulumi and kubectl run, or leave it empty for a private endpoint`);
+            problems.push(`eksPublicAccessCidrs must not contain ${quote(c)} (the whole internet): name the networks where pulumi and kubectl run, or private for a private endpoint`);
         }
     }
 

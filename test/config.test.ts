@@ -10,7 +10,7 @@ import { implementedTargets } from "../targets";
 const ALL = { implementedTargets: [...TARGET_NAMES] };
 
 /** A minimal valid EKS stack: target plus the deployer role it requires. */
-const EKS_RAW = { target: "eks", eksDeployerRoleArns: '["arn:aws:iam::123456789012:role/deployer"]' };
+const EKS_RAW = { target: "eks", eksDeployerRoleArns: '["arn:aws:iam::123456789012:role/deployer"]', eksPublicAccessCidrs: "private" };
 
 function parse(raw: Record<string, string>, opts = ALL): StackConfig {
     return parseConfig("flask-platform", "test", raw, opts);
@@ -83,11 +83,11 @@ describe("config", () => {
         assert.deepStrictEqual(parse(EKS_RAW).eks.deployerRoleArns, ["arn:aws:iam::123456789012:role/deployer"]);
         assert.match(problemsOf({ target: "eks" })[0], /^eksDeployerRoleArns is required with target eks: list the IAM roles that run pulumi up/);
         assert.deepStrictEqual(problemsOf({ target: "eks", eksDeployerRoleArns: "[]" }), problemsOf({ target: "eks" }));
-        assert.deepStrictEqual(problemsOf({ target: "eks", eksDeployerRoleArns: '["platform-admins"]' }),
+        assert.deepStrictEqual(problemsOf({ target: "eks", eksPublicAccessCidrs: "private", eksDeployerRoleArns: '["platform-admins"]' }),
             ['eksDeployerRoleArns must hold only an IAM role ARN, e.g. arn:aws:iam::123456789012:role/deployer (got "platform-admins")']);
-        assert.deepStrictEqual(problemsOf({ target: "eks", eksDeployerRoleArns: '["arn:aws:iam::123456789012:user/alice"]' }),
+        assert.deepStrictEqual(problemsOf({ target: "eks", eksPublicAccessCidrs: "private", eksDeployerRoleArns: '["arn:aws:iam::123456789012:user/alice"]' }),
             ['eksDeployerRoleArns must hold only an IAM role ARN, e.g. arn:aws:iam::123456789012:role/deployer (got "arn:aws:iam::123456789012:user/alice")']);
-        assert.match(problemsOf({ target: "eks", eksDeployerRoleArns: "arn:aws:iam::123456789012:role/deployer" })[0],
+        assert.match(problemsOf({ target: "eks", eksPublicAccessCidrs: "private", eksDeployerRoleArns: "arn:aws:iam::123456789012:role/deployer" })[0],
             /^eksDeployerRoleArns must be a list \(pulumi config set --path 'eksDeployerRoleArns\[0\]' <value>\) of an IAM role ARN.*\(got "arn:aws:iam::123456789012:role\/deployer"\)$/);
         // Other targets do not need it.
         assert.deepStrictEqual(parse({ target: "ecs" }).eks.deployerRoleArns, []);

@@ -197,7 +197,7 @@ describe("target: eks", function () {
 
         it("grants each configured deployer role cluster admin through an access entry", async () => {
             const admins = "arn:aws:iam::210987654321:role/platform-admins";
-            const plan = await planStack("dev", ["target=eks", `eksDeployerRoleArns[0]=${DEPLOYER_ROLE}`, `eksDeployerRoleArns[1]=${admins}`]);
+            const plan = await planStack("dev", ["target=eks", `eksDeployerRoleArns[0]=${DEPLOYER_ROLE}`, `eksDeployerRoleArns[1]=${admins}`, "eksPublicAccessCidrs=private"]);
             const entry = (principalArn: string) => ({ principalArn, accessPolicies: { clusterAdmin: { policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", accessScope: { type: "cluster" } } } });
             assert.deepStrictEqual(input(one(plan, "eks:index:Cluster"), "accessEntries"), {
                 "deployer-123456789012-deployer": entry(DEPLOYER_ROLE),

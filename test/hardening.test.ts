@@ -6,7 +6,7 @@ import { Json, PlannedResource, PlanResult } from "../harness/run";
 import { hex } from "../harness/mocks";
 import { all, DEPLOYER_ROLE, EKS, input, planStack } from "./helpers";
 
-const EKS_RAW = { target: "eks", eksDeployerRoleArns: JSON.stringify([DEPLOYER_ROLE]) };
+const EKS_RAW = { target: "eks", eksDeployerRoleArns: JSON.stringify([DEPLOYER_ROLE]), eksPublicAccessCidrs: "private" };
 
 const TARGETS = ["beanstalk", "ecs", "eks"] as const;
 
@@ -159,8 +159,11 @@ describe("hardening (issue 10, items 8-13)", function () {
             };
             assert.match(problems("0.0.0.0/0"), /eksPublicAccessCidrs must not contain "0.0.0.0\/0" \(the whole internet\)/);
             assert.match(problems("10.0.0.0/8,300.1.1.1/32"), /eksPublicAccessCidrs must hold valid IPv4 CIDR blocks \(got "300.1.1.1\/32"\)/);
-            assert.match(problems("10.0.0.0"), /eksPublicAccessCidrs must be comma-separated IPv4 CIDR blocks/);
+            assert.strictEqual(problems("10.0.0.0"), 'eksPublicAccessCidrs must be private, or comma-separated IPv4 CIDR blocks such as 198.51.100.0/24,203.0.113.7/32 (got "10.0.0.0")');
             assert.strictEqual(problems("10.0.0.0/8"), "");
+            assert.strictEqual(problems("private"), "");
+            // No silent default: a private endpoint fails the first run from outside the VPC.
+            assert.match(problems(""), /^eksPublicAccessCidrs is required with target eks: name the networks where pulumi up and kubectl run/);
         });
 
         it("runs nodes from a launch template with IMDSv2 and a hop limit of 1, and the controllers without IMDS", async () => {

@@ -38,7 +38,7 @@ export function planStack(stack: string, sets: readonly string[] = [], opts: Pla
 /** The deployer role every EKS test names (`target: eks` requires eksDeployerRoleArns). */
 export const DEPLOYER_ROLE = "arn:aws:iam::123456789012:role/deployer";
 /** `--set` overrides that switch a committed stack to EKS. */
-export const EKS = ["target=eks", `eksDeployerRoleArns[0]=${DEPLOYER_ROLE}`] as const;
+export const EKS = ["target=eks", `eksDeployerRoleArns[0]=${DEPLOYER_ROLE}`, "eksPublicAccessCidrs=private"] as const;
 
 export function all(plan: PlanResult, type: string): PlannedResource[] {
     return plan.resources.filter((r) => r.type === type);
