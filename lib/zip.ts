@@ -1,30 +1,21 @@
 // A deterministic ZIP writer: the same files give the same bytes on every machine (sorted entries,
 // fixed timestamps and modes), so a bundle's hash changes only when its content does. That hash
 // names the Elastic Beanstalk application version, which keeps unchanged code from redeploying.
+//
+// The format is written by fflate (pinned in package.json), not by hand. Why fflate:
+// - its deflate is pure JavaScript, so the compressed bytes do not depend on the zlib Node was
+//   built with (yazl and archiver call Node's zlib, whose output may change between Node builds);
+// - it takes each entry's modification time and Unix mode (`mtime`, `os: 3`, `attrs`), so no
+//   clock and no checkout umask leaks into the archive.
+// Why not Pulumi's AssetArchive: the engine hashes an archive by its entries, but the zip the
+// provider uploads is written by Go's archive/zip in the provider (pulumi/pulumi
+// sdk/go/common/resource/archive/archive.go `addNextFileToZIP`: a fixed 1990 time and no file
+// mode), so executable bits would be lost and the bytes Elastic Beanstalk receives would not be
+// the bytes whose hash names the version.
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import * as zlib from "zlib";
-
-const CRC_TABLE = (() => {
-    const table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-        let c = n;
-        for (let k = 0; k < 8; k++) {
-            c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-        }
-        table[n] = c >>> 0;
-    }
-    return table;
-})();
-
-export function crc32(data: Buffer): number {
-    let crc = 0xffffffff;
-    for (const byte of data) {
-        crc = CRC_TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
-    }
-    return (crc ^ 0xffffffff) >>> 0;
-}
+import { Zippable, zipSync } from "fflate";
 
 export interface ZipEntry {
     /** Forward-slash path inside the archive. */
@@ -34,58 +25,26 @@ export interface ZipEntry {
     readonly mode?: number;
 }
 
-/** 1980-01-01 00:00, the earliest DOS date: no clock or checkout time leaks into the archive. */
-const DOS_TIME = 0;
-const DOS_DATE = (0 << 9) | (1 << 5) | 1;
+/**
+ * 1980-01-01 00:00, the earliest DOS date. fflate writes the DOS date from the local-time getters
+ * (`getFullYear()`, `getHours()`...), so the date is built from local fields: it reads back as
+ * 1980-01-01 00:00 in every time zone, and no machine's zone or clock changes the bytes.
+ */
+const EPOCH = new Date(1980, 0, 1, 0, 0, 0);
+/** "Version made by" host 3 = Unix (APPNOTE 4.4.2.2), so unzip honours the mode in `attrs`. */
+const UNIX = 3;
+const REGULAR_FILE = 0o100000;
 
 export function zip(entries: readonly ZipEntry[]): Buffer {
     const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const locals: Buffer[] = [];
-    const centrals: Buffer[] = [];
-    let offset = 0;
+    const files: Zippable = {};
     for (const e of sorted) {
-        const name = Buffer.from(e.name, "utf8");
-        const compressed = zlib.deflateRawSync(e.data, { level: 9 });
-        const crc = crc32(e.data);
-        const local = Buffer.alloc(30);
-        local.writeUInt32LE(0x04034b50, 0);
-        local.writeUInt16LE(20, 4); // version needed
-        local.writeUInt16LE(0x0800, 6); // UTF-8 names
-        local.writeUInt16LE(8, 8); // deflate
-        local.writeUInt16LE(DOS_TIME, 10);
-        local.writeUInt16LE(DOS_DATE, 12);
-        local.writeUInt32LE(crc, 14);
-        local.writeUInt32LE(compressed.length, 18);
-        local.writeUInt32LE(e.data.length, 22);
-        local.writeUInt16LE(name.length, 26);
-        local.writeUInt16LE(0, 28);
-        locals.push(local, name, compressed);
-
-        const central = Buffer.alloc(46);
-        central.writeUInt32LE(0x02014b50, 0);
-        central.writeUInt16LE((3 << 8) | 20, 4); // made by Unix, spec 2.0
-        central.writeUInt16LE(20, 6);
-        central.writeUInt16LE(0x0800, 8);
-        central.writeUInt16LE(8, 10);
-        central.writeUInt16LE(DOS_TIME, 12);
-        central.writeUInt16LE(DOS_DATE, 14);
-        central.writeUInt32LE(crc, 16);
-        central.writeUInt32LE(compressed.length, 20);
-        central.writeUInt32LE(e.data.length, 24);
-        central.writeUInt16LE(name.length, 28);
-        central.writeUInt32LE((((0o100000 | (e.mode ?? 0o644)) << 16) >>> 0), 38); // regular file + mode
-        central.writeUInt32LE(offset, 42);
-        centrals.push(central, name);
-        offset += local.length + name.length + compressed.length;
+        if (Object.prototype.hasOwnProperty.call(files, e.name)) {
+            throw new Error(`zip: two entries named ${e.name}`);
+        }
+        files[e.name] = [new Uint8Array(e.data), { level: 9, mtime: EPOCH, os: UNIX, attrs: ((REGULAR_FILE | (e.mode ?? 0o644)) << 16) >>> 0 }];
     }
-    const centralSize = centrals.reduce((n, b) => n + b.length, 0);
-    const end = Buffer.alloc(22);
-    end.writeUInt32LE(0x06054b50, 0);
-    end.writeUInt16LE(sorted.length, 8);
-    end.writeUInt16LE(sorted.length, 10);
-    end.writeUInt32LE(centralSize, 12);
-    end.writeUInt32LE(offset, 16);
-    return Buffer.concat([...locals, ...centrals, end]);
+    return Buffer.from(zipSync(files));
 }
 
 /** Paths (relative, forward slashes) never shipped: tests, caches, local databases, dev tooling. */

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { dockerignorePattern } from "../lib/dockerContext";
-import { bundleDirectory, crc32, listFiles, zip } from "../lib/zip";
+import { bundleDirectory, listFiles, zip } from "../lib/zip";
 import { APP_DIR } from "./helpers";
 
 function tree(files: Record<string, string>): string {
@@ -17,9 +17,30 @@ function tree(files: Record<string, string>): string {
 }
 
 describe("bundle zip", () => {
-    it("computes the standard CRC-32", () => {
-        assert.strictEqual(crc32(Buffer.from("123456789")), 0xcbf43926);
-        assert.strictEqual(crc32(Buffer.alloc(0)), 0);
+    it("writes each entry with the fixed 1980-01-01 00:00 time and its Unix mode, as unzip reads them", () => {
+        const bytes = zip([{ name: "run.sh", data: Buffer.from("#!/bin/sh\n"), mode: 0o755 }, { name: "app.py", data: Buffer.from("x = 1\n") }]);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zipinfo-"));
+        fs.writeFileSync(path.join(dir, "t.zip"), bytes);
+        // zipinfo -T: "-rwxr-xr-x  2.0 unx  10 b- defN 19800101.000000 run.sh"
+        const lines = child.execFileSync("zipinfo", ["-T", "t.zip"], { cwd: dir, encoding: "utf8" }).split("\n").filter((l) => /^-/.test(l));
+        const fields = lines.map((l) => l.trim().split(/\s+/)).map((f) => ({ mode: f[0], host: f[2], time: f[6], name: f[7] }));
+        assert.deepStrictEqual(fields, [
+            { mode: "-rw-r--r--", host: "unx", time: "19800101.000000", name: "app.py" },
+            { mode: "-rwxr-xr-x", host: "unx", time: "19800101.000000", name: "run.sh" },
+        ]);
+    });
+
+    it("gives the same bytes in every time zone (the DOS date is written from local time)", () => {
+        const script = `const { zip } = require(${JSON.stringify(path.join(__dirname, "..", "lib", "zip"))});`
+            + "process.stdout.write(zip([{ name: 'a', data: Buffer.from('1') }]).toString('hex'));";
+        const inZone = (tz: string) => child.execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+            env: { ...process.env, TZ: tz }, encoding: "utf8", cwd: path.join(__dirname, ".."),
+        });
+        const utc = inZone("UTC");
+        assert.strictEqual(utc, zip([{ name: "a", data: Buffer.from("1") }]).toString("hex"));
+        for (const tz of ["Pacific/Kiritimati", "America/Los_Angeles", "Asia/Kolkata"]) {
+            assert.strictEqual(inZone(tz), utc, tz);
+        }
     });
 
     it("writes archives that unzip reads back byte for byte", () => {
