@@ -80,7 +80,8 @@ export function dockerBuildContextHash(contextDir: string, dockerfile: string, i
     const walk = (rel: string): void => {
         for (const entry of fs.readdirSync(path.join(contextDir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
             const child = rel ? `${rel}/${entry.name}` : entry.name;
-            if (ignored(child)) {
+            // Directories are asked with a trailing `/` (the listFiles convention of lib/dockerContext.ts).
+            if (ignored(entry.isDirectory() ? `${child}/` : child)) {
                 continue;
             }
             if (entry.isDirectory()) {

@@ -1,57 +1,102 @@
 // The content digest of a Docker build context: the files `docker build` would send (the context
 // minus `.dockerignore`), their modes, and the build platform. It names the image tag (with a build
 // id that changes whenever docker-build would rebuild: see components/containerImage.ts).
+//
+// Patterns are matched by @balena/dockerignore (pinned in package.json), a port of Docker's own
+// matcher (moby pkg/fileutils, now moby/patternmatcher), with `!` exceptions: the last line that
+// matches a path decides. Which directories a walk may skip is BuildKit's rule, the one that
+// decides what `docker build` (and docker-build's context hash) sees: tonistiigi/fsutil
+// filter.go `filterFS.Walk` / `NewFilterFS`, quoted at {@link ContextFilter.excluded}.
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import ignore from "@balena/dockerignore";
 import { listFiles } from "./zip";
 
 /**
- * Translates one `.dockerignore` line into a regular expression over forward-slash paths relative to
- * the context. Supports what Docker documents for the common cases: `*`, `?`, `**`, a leading `/`,
- * and a directory pattern matching everything beneath it. Negations (`!`) are refused: the
- * digest would silently disagree with Docker, and a wrong digest means a stale image.
+ * The ignore file Docker reads for a Dockerfile: `<Dockerfile>.dockerignore` next to it takes
+ * precedence over `.dockerignore` at the context root (docs.docker.com "Build context",
+ * ".dockerignore files / Filename and location"; pulumi-docker-build provider/internal/context.go
+ * `getIgnorePatterns`). Undefined when neither exists.
  */
-export function dockerignorePattern(line: string): RegExp {
-    if (line.startsWith("!")) {
-        throw new Error(`.dockerignore: negated pattern ${JSON.stringify(line)} is not supported by the content digest; list what to exclude instead`);
-    }
-    const glob = path.posix.normalize(line.replace(/^\/+/, "")).replace(/\/+$/, "");
-    let re = "";
-    for (let i = 0; i < glob.length; i++) {
-        const c = glob[i];
-        if (c === "*" && glob[i + 1] === "*") {
-            // `**/` matches zero or more directories; a trailing `**` matches anything.
-            if (glob[i + 2] === "/") {
-                re += "(?:.*/)?";
-                i += 2;
-            } else {
-                re += ".*";
-                i += 1;
-            }
-        } else if (c === "*") {
-            re += "[^/]*";
-        } else if (c === "?") {
-            re += "[^/]";
-        } else {
-            re += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-        }
-    }
-    // A pattern matches the path itself or anything below it (a directory).
-    return new RegExp(`^${re}(?:/.*)?$`);
+export function ignoreFile(contextDir: string, dockerfile = path.join(contextDir, "Dockerfile")): string | undefined {
+    return [`${dockerfile}.dockerignore`, path.join(contextDir, ".dockerignore")].find((f) => fs.existsSync(f));
 }
 
-/** The context's ignore patterns, from `.dockerignore` if present (comments and blanks skipped). */
-export function dockerignore(contextDir: string): RegExp[] {
-    const file = path.join(contextDir, ".dockerignore");
-    if (!fs.existsSync(file)) {
-        return [];
-    }
-    return fs.readFileSync(file, "utf8")
-        .split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter((l) => l !== "" && !l.startsWith("#"))
-        .map(dockerignorePattern);
+/** A context's ignore rules, applied as Docker applies them. */
+export interface ContextFilter {
+    /** The ignore file's lines as Docker keeps them (comments and blank lines dropped), in order. */
+    readonly patterns: readonly string[];
+    /** Whether Docker leaves out this path (relative, forward slashes), file or directory, by its own patterns. */
+    excludes(relPath: string): boolean;
+    /**
+     * The walk predicate {@link listFiles} takes (a trailing `/` marks a directory): a file is left
+     * out when {@link excludes} says so; an excluded directory is skipped whole unless a `!` line
+     * could re-include something inside it, in which case its files are judged one by one. BuildKit:
+     * a matched directory is skipped when there are no exceptions, or when every exception is a
+     * plain path (no `*[]?^\` once a trailing `/**` or `/*` is trimmed) and none starts with the
+     * directory plus `/`; otherwise it is walked (fsutil filter.go `onlyPrefixExcludeExceptions`).
+     */
+    excluded(relPath: string): boolean;
+}
+
+/** Docker's own cleaning of an exception line (moby/patternmatcher ignorefile.ReadAll): Clean, no leading `/`. */
+function cleanPattern(pattern: string): string {
+    const cleaned = path.posix.normalize(pattern).replace(/(.)\/+$/, "$1");
+    return cleaned.length > 1 && cleaned.startsWith("/") ? cleaned.slice(1) : cleaned;
+}
+
+/** The filter for `.dockerignore` text (for a context on disk use {@link dockerignoreFilter}). */
+export function parseDockerignore(text: string): ContextFilter {
+    const patterns = text.replace(/^\uFEFF/, "").split(/\r?\n/).filter((l) => !l.startsWith("#")).map((l) => l.trim()).filter((l) => l !== "");
+    // Case-sensitive, as Docker is on Linux (the library defaults to ignoring case).
+    const matcher = ignore({ ignorecase: false }).add([...patterns]);
+    const exceptions = patterns.filter((p) => p.startsWith("!")).map((p) => cleanPattern(p.slice(1).trim())).filter((p) => p !== "");
+    const trimmed = exceptions.map((p) => p.replace(/\/\*\*$/, "").replace(/\/\*$/, ""));
+    const onlyPrefixExceptions = !trimmed.some((p) => /[*[\]?^\\]/.test(p));
+    const excludes = (relPath: string): boolean => matcher.ignores(relPath);
+    return {
+        patterns,
+        excludes,
+        excluded: (relPath) => {
+            if (!relPath.endsWith("/")) {
+                return excludes(relPath);
+            }
+            const dir = relPath.slice(0, -1);
+            if (!excludes(dir)) {
+                return false;
+            }
+            return onlyPrefixExceptions && !trimmed.some((p) => `${p}/`.startsWith(relPath));
+        },
+    };
+}
+
+/** The filter of a context on disk (no ignore file: nothing is left out). */
+export function dockerignoreFilter(contextDir: string, dockerfile?: string): ContextFilter {
+    const file = ignoreFile(contextDir, dockerfile);
+    return parseDockerignore(file ? fs.readFileSync(file, "utf8") : "");
+}
+
+/** One test over a path (a trailing `/` marks a directory), true when Docker leaves it out. */
+export interface PathTest {
+    test(relPath: string): boolean;
+}
+
+/**
+ * The context's ignore rules as a list of tests, for callers that ask `some((t) => t.test(p))`:
+ * one test that applies the whole file in order (exceptions included), so the list never
+ * disagrees with Docker. New code should use {@link dockerignoreFilter} or {@link contextFiles}.
+ */
+export function dockerignore(contextDir: string): PathTest[] {
+    const filter = dockerignoreFilter(contextDir);
+    return filter.patterns.length === 0 ? [] : [{ test: (p) => filter.excluded(p) }];
+}
+
+/** The files Docker sends for `contextDir/Dockerfile` (sorted, forward slashes), the Dockerfile included. */
+export function contextFiles(contextDir: string): string[] {
+    const filter = dockerignoreFilter(contextDir);
+    // Docker always reads the Dockerfile, even when the ignore file lists it.
+    return listFiles(contextDir, (rel) => rel !== "Dockerfile" && filter.excluded(rel));
 }
 
 export interface ContextDigest {
@@ -73,9 +118,7 @@ export function contextDigest(contextDir: string, platform: string): ContextDige
     if (!fs.existsSync(path.join(contextDir, "Dockerfile"))) {
         throw new Error(`build context ${contextDir} has no Dockerfile`);
     }
-    const ignore = dockerignore(contextDir);
-    // Docker always reads the Dockerfile, even when .dockerignore lists it.
-    const files = listFiles(contextDir, (rel) => rel !== "Dockerfile" && ignore.some((re) => re.test(rel.replace(/\/$/, ""))));
+    const files = contextFiles(contextDir);
     const hash = crypto.createHash("sha256").update(`platform ${platform}\n`);
     const build = crypto.createHash("sha256").update(`platform ${platform}\n`);
     for (const rel of files) {

@@ -3,7 +3,6 @@ import * as child from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { dockerignorePattern } from "../lib/dockerContext";
 import { bundleDirectory, listFiles, zip } from "../lib/zip";
 import { APP_DIR } from "./helpers";
 
@@ -89,22 +88,5 @@ describe("bundle zip", () => {
             assert.ok(names.includes(needed), `bundle lacks ${needed}`);
         }
         assert.ok(!names.some((n) => /(^|\/)tests?\/|__pycache__|\.db$|^Dockerfile$/.test(n)), names.join("\n"));
-    });
-});
-
-describe(".dockerignore patterns (image content digest)", () => {
-    const matches = (pattern: string, p: string) => dockerignorePattern(pattern).test(p);
-
-    it("matches like Docker: directories with their contents, *, ?, ** and a leading /", () => {
-        assert.ok(matches("tests", "tests") && matches("tests", "tests/test_app.py"));
-        assert.ok(!matches("tests", "clients_service/tests.py"));
-        assert.ok(matches("**/__pycache__", "__pycache__/x.pyc") && matches("**/__pycache__", "a/b/__pycache__/x.pyc"));
-        assert.ok(matches("**/*.pyc", "a/b.pyc") && matches("**/*.pyc", "b.pyc") && !matches("*.pyc", "a/b.pyc"));
-        assert.ok(matches("/README.md", "README.md") && matches("?.txt", "a.txt") && !matches("?.txt", "ab.txt"));
-        assert.ok(matches(".venv/", ".venv/bin/python"));
-    });
-
-    it("refuses negations rather than digest a different context than Docker sends", () => {
-        assert.throws(() => dockerignorePattern("!keep.py"), /negated pattern "!keep.py" is not supported/);
     });
 });
