@@ -7,6 +7,7 @@ import { Domain } from "./components/domain";
 import { Network } from "./components/network";
 import { loadConfig } from "./config";
 import { applyIamGuardrails } from "./lib/iamGuardrails";
+import { scratchDir } from "./lib/scratch";
 import { getTarget, implementedTargets } from "./targets";
 
 export interface StackOutputs {
@@ -19,7 +20,7 @@ export interface StackOutputs {
 export interface ProgramOptions {
     /** The Flask app to ship; tests point this at a modified copy. */
     readonly appDir?: string;
-    /** Where build artifacts (the bundle zip) are written. */
+    /** Where build artifacts (the bundle zip) are written; by default a temporary directory removed at exit (lib/scratch.ts). */
     readonly buildDir?: string;
 }
 
@@ -55,7 +56,7 @@ export function program(options: ProgramOptions = {}): StackOutputs {
     const out = getTarget(config.target).deploy({
         config, network, database, domain,
         appDir: options.appDir ?? path.join(__dirname, "app"),
-        buildDir: options.buildDir ?? path.join(__dirname, ".build"),
+        buildDir: options.buildDir ?? scratchDir(),
     });
 
     // 4. The domain points at whichever platform serves: one record, updated in place on a move.

@@ -13,7 +13,7 @@ export interface TargetArgs {
     readonly domain?: Domain;
     /** The Flask app's source directory (bundle or image build context). */
     readonly appDir: string;
-    /** Scratch directory for build artifacts such as the bundle zip. */
+    /** Scratch directory for build artifacts such as the bundle zip (outside the checkout). */
     readonly buildDir: string;
 }
 
