@@ -9,15 +9,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ArtifactBucket } from "../components/artifactBucket";
 import { attachManagedPolicies } from "../lib/iam";
+import { SSL_POLICY } from "../lib/tls";
 import { bundleDirectory } from "../lib/zip";
 import { isArmInstanceType, StackConfig } from "../config";
 import { Target, TargetArgs, TargetOutputs } from "./types";
 
 /** Newest Amazon Linux 2023 platform for the Python minor the app is tested on (Debian 12: 3.11). */
 export const SOLUTION_STACK_REGEX = "^64bit Amazon Linux 2023 v\\d+\\.\\d+\\.\\d+ running Python 3\\.11$";
-
-/** TLS 1.3 with TLS 1.2 fallback: the ALB policy AWS recommends for new listeners. */
-export const SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
 const MANAGED_POLICY = (name: string) => `arn:aws:iam::aws:policy/${name}`;
 export const INSTANCE_MANAGED_POLICIES = [MANAGED_POLICY("AWSElasticBeanstalkWebTier")];

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ContainerImage } from "../components/containerImage";
 import { fargateMemoryChoices, StackConfig } from "../config";
 import { gunicornWorkers } from "../lib/sizing";
-import { SSL_POLICY } from "./beanstalk";
+import { SSL_POLICY } from "../lib/tls";
 import { Target, TargetArgs, TargetOutputs } from "./types";
 
 /** The container's name in the task definition; the load balancer and logs refer to it. */

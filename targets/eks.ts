@@ -13,7 +13,7 @@ import { ContainerImage } from "../components/containerImage";
 import { EksVersion, StackConfig } from "../config";
 import { attachManagedPolicies } from "../lib/iam";
 import { gunicornWorkers } from "../lib/sizing";
-import { SSL_POLICY } from "./beanstalk";
+import { SSL_POLICY } from "../lib/tls";
 import { Target, TargetArgs, TargetOutputs } from "./types";
 
 /** Helm charts, pinned. Cluster Autoscaler's minor must match Kubernetes', hence the image tags. */
