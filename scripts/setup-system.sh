@@ -15,7 +15,7 @@ set -euo pipefail
 # loads (the Dockerfile installs it too).
 APP_PACKAGES=(python3-venv python3-psycopg-pool libpq5)
 # `npm test`: the test and lint tools at the versions requirements-dev.txt names, the PostgreSQL
-# server the app's tests start themselves, openssl for the TLS test's certificates, unzip for the
+# server the app's tests start themselves, openssl for the TLS test's certificates, unzip (unzip, zipinfo) for the
 # bundle tests.
 TEST_PACKAGES=(python3-pytest python3-pytest-timeout python3-hypothesis python3-flake8 postgresql openssl unzip)
 # `npm run bench` (app/scripts/bench.sh): the HTTP load generator, beside the test group's server.
