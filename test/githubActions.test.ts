@@ -78,6 +78,8 @@ describe("delivery: GitHub Actions roles", function () {
         assert.strictEqual(sub, `repo:acme/flask-platform:environment:${up.environment}`);
         const creds = up.steps.find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"))!;
         assert.ok(Number(creds.with!["role-duration-seconds"]) <= input<number>(role, "maxSessionDuration"));
+        // The role ARN the workflow names is the one delivery/ creates (path and name).
+        assert.match(workflow.env.AWS_DEPLOY_ROLE_ARN, new RegExp(`:role${input<string>(role, "path")}${input<string>(role, "name")}$`));
         // configure-aws-credentials requests the default audience, which the provider lists.
         assert.strictEqual(creds.with!.audience, undefined);
     });
