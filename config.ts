@@ -315,6 +315,15 @@ export const CONFIG_SCHEMA = {
         type: "string", pattern: /^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/, patternHint: "an IAM managed policy ARN, e.g. arn:aws:iam::123456789012:policy/flask-platform/dev/app-boundary",
         description: "Optional. Set when deploying through the delivery project's role: every IAM role and instance profile the program creates gets this permissions boundary and the IAM path /<project>/<stack>/ that role may write (delivery/README).",
     },
+    // --- Issue 11 §3: the deploy verified against the live endpoint (components/releaseVerification.ts). ---
+    verifyDeploy: {
+        type: "boolean", default: true,
+        description: "After pulumi up rolls out a new release, poll the public URL until GET /health reports it and GET /ready answers 200, and fail the update otherwise (naming the likely cause and the command that shows the platform's events). Needs the runner to reach the URL. Off: nothing is checked.",
+    },
+    verifyTimeoutSeconds: {
+        type: "integer", default: 600, min: 30, max: 3600,
+        description: "How long the post-deploy check waits for the new release and /ready before it fails pulumi up (seconds).",
+    },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
@@ -331,6 +340,8 @@ export interface StackConfig {
     readonly iamPermissionsBoundary?: string;
     readonly appPort: number;
     readonly logRetentionDays: number;
+    /** Issue 11 §3: the post-deploy check of the live endpoint; absent when verifyDeploy is false. */
+    readonly verify?: { readonly timeoutSeconds: number };
     readonly network: {
         readonly cidr: string;
         readonly azCount: number;
@@ -623,6 +634,9 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
                 `AWS allows at most ${p.rule.max} (${p.rule.doc}). Shorten appName or the stack name: with this appName, target ${target} takes stack names of up to ${longestStackName(appName, target as TargetName)} characters`);
         }
     }
+    // Issue 11 §3. Both keys read always, so a bad timeout is reported while the check is off too.
+    const verifyTimeoutSeconds = r.must("verifyTimeoutSeconds");
+    const verify = r.must("verifyDeploy") ? { timeoutSeconds: verifyTimeoutSeconds } : undefined;
     const config: StackConfig = {
         project,
         stack,
@@ -632,6 +646,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         iamPermissionsBoundary: r.get("iamPermissionsBoundary"),
         appPort: r.must("appPort"),
         logRetentionDays: r.must("logRetentionDays"),
+        verify,
         network: {
             cidr,
             azCount: r.must("availabilityZones"),

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Database } from "./components/database";
 import { Domain } from "./components/domain";
 import { Network } from "./components/network";
+import { ReleaseVerification } from "./components/releaseVerification";
 import { loadConfig } from "./config";
 import { applyIamGuardrails } from "./lib/iamGuardrails";
 import { scratchDir } from "./lib/scratch";
@@ -60,8 +61,19 @@ export function program(options: ProgramOptions = {}): StackOutputs {
     });
 
     // 4. The domain points at whichever platform serves: one record, updated in place on a move.
-    if (domain) {
-        domain.alias(`${config.appName}-alias`, out.endpoint, { parent: domain });
+    const alias = domain ? domain.alias(`${config.appName}-alias`, out.endpoint, { parent: domain }) : undefined;
+
+    // 5. The deploy verified on the live endpoint (issue 11 §3): after the rollout and the DNS record,
+    //    since the URL is the domain when one is set (checked earlier, it would see the old target
+    //    on a move). Outside the target, so a move updates it instead of replacing it.
+    if (config.verify) {
+        new ReleaseVerification(`${config.appName}-release-check`, {
+            url: out.url,
+            release: out.release.value,
+            platform: out.release.platform,
+            eventsCommand: out.release.eventsCommand,
+            timeoutSeconds: config.verify.timeoutSeconds,
+        }, { dependsOn: [...out.release.rollout, ...(alias ? [alias] : [])] });
     }
 
     return {
@@ -69,6 +81,7 @@ export function program(options: ProgramOptions = {}): StackOutputs {
         url: out.url,
         healthUrl: out.healthUrl,
         ...out.extra,
+        release: out.release.value,
         vpcId: network.vpcId,
         databaseEndpoint: pulumi.interpolate`${database.address}:${database.port}`,
         databaseSecretArn: database.secretArn,

@@ -46,6 +46,16 @@ export const DELIVERY_SCHEMA = {
     },
     notifyUrl: { type: "string", secret: true, description: "Secret. Where failed updates, failed deployments and drift are posted (e.g. a Slack incoming webhook). Empty: no notifications." },
     notifyFormat: { type: "string", default: "slack", oneOf: NOTIFY_FORMATS, description: "Payload format of the notification webhook." },
+    // --- Issue 11 §2/§4: the AWS roles of .github/workflows/deploy.yml (delivery/githubActions.ts). ---
+    githubActionsStacks: {
+        type: "array", default: [],
+        description: "Stacks GitHub Actions deploys (deploy.yml's STACK): each gets a role trusted for repo:<repository>:environment:<stack>, with the stack's deploy policies. Empty: none, and no GitHub OIDC provider.",
+    },
+    githubOidcProviderArn: {
+        type: "string", pattern: /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/,
+        patternHint: "arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com",
+        description: "Adopt this account's existing provider for https://token.actions.githubusercontent.com instead of creating one; it must list sts.amazonaws.com as an audience.",
+    },
 } as const satisfies Record<string, KeyDecl>;
 
 export type DeliveryKey = keyof typeof DELIVERY_SCHEMA;
@@ -64,6 +74,9 @@ export interface DeliveryConfig {
     /** Present when set; a secret Output in a real run. */
     readonly notifyUrl?: pulumi.Input<string>;
     readonly notifyFormat: NotifyFormat;
+    /** Stacks with a GitHub Actions deploy role; empty: no GitHub OIDC provider either. */
+    readonly githubActionsStacks: readonly string[];
+    readonly githubOidcProviderArn?: string;
 }
 
 const quote = (v: string) => JSON.stringify(v);
@@ -116,6 +129,25 @@ export function parseDeliveryConfig(raw: Readonly<Record<string, string | undefi
         }
         return v;
     };
+    let githubActionsStacks: string[] = [];
+    const rawGithub = raw.githubActionsStacks;
+    if (rawGithub !== undefined && rawGithub !== "") {
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(rawGithub);
+        } catch {
+            parsed = undefined;
+        }
+        if (!Array.isArray(parsed) || !parsed.every((s) => typeof s === "string") || new Set(parsed).size !== parsed.length) {
+            problems.push(`githubActionsStacks must be a list of distinct stack names such as ["dev"] (got ${rawGithub})`);
+        } else {
+            githubActionsStacks = parsed as string[];
+            const unknown = githubActionsStacks.filter((s) => !stacks.includes(s));
+            if (unknown.length > 0) {
+                problems.push(`githubActionsStacks must name stacks among ${stacks.join(", ")} (got ${unknown.map(quote).join(", ")}): the role takes that stack's deploy policies`);
+            }
+        }
+    }
     const pushStack = member("pushStack");
     const promoteTo = member("promoteTo");
     if (pushStack === promoteTo) {
@@ -131,6 +163,8 @@ export function parseDeliveryConfig(raw: Readonly<Record<string, string | undefi
         oidcProviderArn: str("oidcProviderArn"),
         notifyUrl: str("notifyUrl"),
         notifyFormat: (str("notifyFormat") ?? "slack") as NotifyFormat,
+        githubActionsStacks,
+        githubOidcProviderArn: str("githubOidcProviderArn"),
     };
     if (problems.length > 0) {
         throw new ConfigError(problems);

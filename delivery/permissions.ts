@@ -128,7 +128,10 @@ export function needsNoAwsGrant(type: string): boolean {
     return type.startsWith("platform:") // this program's own ComponentResources
         || type.startsWith("kubernetes:") // the Kubernetes API, as the cluster creator (EKS access entry)
         || type.startsWith("pulumi:providers:")
-        || type.startsWith("random:");
+        || type.startsWith("random:")
+        // Dynamic resources run in the program's own Node process (components/releaseVerification.ts
+        // polls the app's public URL over HTTP) and call no AWS API.
+        || type.startsWith("pulumi-nodejs:dynamic");
 }
 
 /** Types or invokes with no grant: what a new resource type in the app program shows up as. */

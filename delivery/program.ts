@@ -4,6 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as pulumiservice from "@pulumi/pulumiservice";
 import { loadDeliveryConfig } from "./config";
+import { GITHUB_AUDIENCE, GITHUB_OIDC_URL, GithubActionsRole } from "./githubActions";
 import { PULUMI_OIDC_URL, StackDelivery } from "./stackDelivery";
 
 /** Events worth a human's attention: anything that failed, and drift (pulumiservice WebhookFilters). */
@@ -77,8 +78,31 @@ export function delivery(): Record<string, unknown> {
         }, { dependsOn: promoted?.settings });
     }
 
+    // 6. GitHub Actions (deploy.yml), where asked: GitHub's OIDC provider (one per URL per account:
+    //    create or adopt) and per stack a role with the stack's deploy policies.
+    const githubRoles: Record<string, pulumi.Output<string>> = {};
+    if (c.githubActionsStacks.length > 0) {
+        const githubProviderArn: pulumi.Output<string> = c.githubOidcProviderArn
+            ? pulumi.output(c.githubOidcProviderArn)
+            : new aws.iam.OpenIdConnectProvider("github-oidc", {
+                url: GITHUB_OIDC_URL,
+                // configure-aws-credentials asks for this audience by default. No thumbprint: IAM
+                // trusts GitHub's issuer through its own CA library (IAM User Guide,
+                // id_roles_providers_create_oidc_verify-thumbprint), and the provider input is optional.
+                clientIdLists: [GITHUB_AUDIENCE],
+            }).arn;
+        for (const stack of c.githubActionsStacks) {
+            githubRoles[stack] = new GithubActionsRole(`${c.appProject}-${stack}`, {
+                repository: c.repository, project: c.appProject, stack, oidcProviderArn: githubProviderArn,
+                policyArns: stacks.get(stack)!.deployPolicyArns,
+            }).roleArn;
+        }
+    }
+
     return {
         oidcProviderArn,
+        // deploy.yml's AWS_DEPLOY_ROLE_ARN for each stack GitHub Actions deploys.
+        githubDeployRoles: githubRoles,
         deployRoles: Object.fromEntries([...stacks].map(([s, d]) => [s, d.roleArn])),
         // What each app stack must set once so its roles fit the deploy role's IAM rules.
         appConfig: Object.fromEntries([...stacks].map(([s, d]) => [s, pulumi.interpolate`pulumi config set --stack ${s} iamPermissionsBoundary ${d.boundaryArn}`])),

@@ -75,6 +75,8 @@ export class StackDelivery extends pulumi.ComponentResource {
     readonly roleArn: pulumi.Output<string>;
     readonly boundaryArn: pulumi.Output<string>;
     readonly settings: pulumiservice.DeploymentSettings;
+    /** The deploy role's managed policies, for other deployers of the same stack (GitHub Actions). */
+    readonly deployPolicyArns: pulumi.Output<string>[] = [];
 
     constructor(name: string, args: StackDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("delivery:index:StackDelivery", name, {}, opts);
@@ -110,6 +112,7 @@ export class StackDelivery extends pulumi.ComponentResource {
                 policy: documents.apply((d) => JSON.stringify(d[i])),
             }, { parent: this });
             new aws.iam.RolePolicyAttachment(`${name}-deploy-${i + 1}`, { role: role.name, policyArn: policy.arn }, { parent: this });
+            this.deployPolicyArns.push(policy.arn);
         }
 
         this.settings = new pulumiservice.DeploymentSettings(`${name}-settings`, {

@@ -3,7 +3,9 @@
 // pulumi/pulumi-aws#4487, pulumi/pulumi-awsx#1848), and /health never touches the database. This
 // polls the public URL until /health reports the release just deployed and /ready answers 200,
 // or fails with the likely cause and the command that shows the platform's events.
-// Not yet wired into the targets: the app must first report its release in GET /health.
+// Run by components/releaseVerification.ts during `pulumi up`. Everything here is serialized into
+// that dynamic provider (Pulumi's closure serializer), so it uses only Node's globals (fetch,
+// AbortSignal, timers) and no imports.
 
 export interface ReleaseCheckArgs {
     /** Base URL of the app, without a trailing slash. */
@@ -16,6 +18,13 @@ export interface ReleaseCheckArgs {
     readonly intervalMs: number;
     /** The command that shows why the platform did not roll out (ECS service events, EB events, kubectl rollout status). */
     readonly eventsCommand: string;
+    /** Who would have rolled back, for the message ("ECS", "Elastic Beanstalk"...). Default: "the platform". */
+    readonly platform?: string;
+    /**
+     * Consecutive good polls needed (default 1). Behind a load balancer old and new targets answer
+     * side by side for a while; several in a row make it likely the old ones are gone.
+     */
+    readonly confirmations?: number;
 }
 
 export type Observation = { kind: "unreachable"; detail: string }
@@ -45,7 +54,7 @@ export function explain(args: ReleaseCheckArgs, last: Observation): string {
     const within = `within ${Math.round(args.timeoutMs / 1000)} s`;
     switch (last.kind) {
         case "old-release":
-            return `${args.url}/health never reported release ${args.release} ${within} (last: ${last.seen}): the platform most likely rolled back to the previous version or is still replacing it. Read why: ${args.eventsCommand}`;
+            return `${args.url}/health never reported release ${args.release} ${within} (last: ${last.seen}): ${args.platform ?? "the platform"} most likely rolled back to the previous version or is still replacing it. Read why: ${args.eventsCommand}`;
         case "not-ready":
             return `${args.url} runs release ${args.release} but /ready answered ${last.status} ${within}: the app cannot reach its database (credentials, security group or TLS). Read why: ${args.eventsCommand}`;
         case "unreachable":
@@ -58,14 +67,22 @@ export function explain(args: ReleaseCheckArgs, last: Observation): string {
 /** Resolves once the new release is live and ready; rejects with `explain` otherwise. */
 export async function verifyRelease(args: ReleaseCheckArgs): Promise<void> {
     const deadline = Date.now() + args.timeoutMs;
+    const needed = Math.max(1, args.confirmations ?? 1);
     let last: Observation = { kind: "unreachable", detail: "not polled yet" };
+    let lastBad: Observation = last;
+    let good = 0;
     for (;;) {
         last = await observe(args);
-        if (last.kind === "ok") {
+        good = last.kind === "ok" ? good + 1 : 0;
+        if (good >= needed) {
             return;
         }
+        if (last.kind !== "ok") {
+            lastBad = last;
+        }
         if (Date.now() + args.intervalMs > deadline) {
-            throw new Error(explain(args, last));
+            // Good answers that never came `needed` times in a row: old and new still alternate.
+            throw new Error(explain(args, lastBad));
         }
         await new Promise((resolve) => setTimeout(resolve, args.intervalMs));
     }

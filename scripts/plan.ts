@@ -135,6 +135,9 @@ export function renderTree(plan: PlanResult): string {
                 if (key === "settings" && r.type === "aws:elasticbeanstalk/environment:Environment") {
                     lines.push(`${detail}settings:`);
                     settingsLines(value).forEach((l) => lines.push(`${detail}  ${l}`));
+                } else if (key === "__provider" && typeof value === "string") {
+                    // A dynamic resource's serialized provider (code kept in the state): its size, not its text.
+                    lines.push(`${detail}${key}: (serialized dynamic provider, ${value.length} characters)`);
                 } else {
                     lines.push(`${detail}${key}: ${short(value)}`);
                 }

@@ -12,7 +12,7 @@ import { attachManagedPolicies } from "../lib/iam";
 import { SSL_POLICY } from "../lib/tls";
 import { bundleDirectory } from "../lib/zip";
 import { isArmInstanceType, StackConfig } from "../config";
-import { Target, TargetArgs, TargetOutputs } from "./types";
+import { Target, TargetArgs, TargetOutputs, TargetRelease } from "./types";
 
 /** Newest Amazon Linux 2023 platform for the Python minor the app is tested on (Debian 12: 3.11). */
 export const SOLUTION_STACK_REGEX = "^64bit Amazon Linux 2023 v\\d+\\.\\d+\\.\\d+ running Python 3\\.11$";
@@ -111,6 +111,8 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
     readonly solutionStack: pulumi.Output<string>;
     /** The environment's CNAME and Elastic Beanstalk's zone, for the stack's alias record. */
     readonly endpoint: TargetOutputs["endpoint"];
+    /** The version label the environment runs (APP_RELEASE) and how to check it (issue 11 §3). */
+    readonly release: TargetRelease;
 
     constructor(name: string, args: BeanstalkTargetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:beanstalk:BeanstalkTarget", name, {}, opts);
@@ -234,6 +236,7 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
             dbName: database.dbName,
             dbSecretArn: database.secretArn,
             certificateArn: domain?.certificateArn,
+            release: label,
         }));
 
         const env = new aws.elasticbeanstalk.Environment(`${name}-env`, {
@@ -248,6 +251,16 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [...serviceGrants, ...instanceGrants] });
 
         this.endpoint = { dnsName: env.cname, zoneId: aws.elasticbeanstalk.getHostedZoneOutput({}, { parent: this }).id };
+        // The label is set in APP_RELEASE with the version in one UpdateEnvironment call
+        // (terraform-provider-aws internal/service/elasticbeanstalk/environment.go,
+        // resourceEnvironmentUpdate: OptionSettings and VersionLabel in one request), and the
+        // environment resource waits until Elastic Beanstalk reports Ready.
+        this.release = {
+            value: label,
+            platform: "Elastic Beanstalk",
+            eventsCommand: pulumi.interpolate`aws elasticbeanstalk describe-events --environment-name ${env.name} --region ${aws.getRegionOutput({}, { parent: this }).region} --max-items 20`,
+            rollout: [env],
+        };
 
         this.url = domain ? domain.url : pulumi.interpolate`http://${env.cname}`;
         this.healthUrl = pulumi.interpolate`${this.url}/health`;
@@ -277,6 +290,8 @@ interface SettingsInputs {
     readonly dbName: string;
     readonly dbSecretArn: pulumi.Input<string>;
     readonly certificateArn?: pulumi.Input<string>;
+    /** The version label, reported by the app in GET /health (APP_RELEASE). */
+    readonly release: pulumi.Input<string>;
 }
 
 const join = (ids: pulumi.Input<string[]>) => pulumi.output(ids).apply((list) => list.join(","));
@@ -372,6 +387,7 @@ export function beanstalkSettings(i: SettingsInputs): SettingsSpec {
             DB_PORT: i.dbPort,
             DB_NAME: i.dbName,
             DB_SSLMODE: "verify-full", // the app trusts its bundled RDS CAs (app/clients_service/rds-ca-bundle.pem)
+            APP_RELEASE: i.release, // issue 11 §3: what /health reports, what the post-deploy check waits for
         },
         // Fetched from Secrets Manager at instance bootstrap; the console shows only the ARN. The
         // variable holds the secret's whole SecretString, the JSON text as stored (Elastic
@@ -438,6 +454,7 @@ export const beanstalk: Target = {
                 // Shown in the plan and the stack outputs, so a platform change is visible.
                 solutionStack: t.solutionStack,
             },
+            release: t.release,
         };
     },
 };

@@ -9,7 +9,7 @@ import { ContainerImage } from "../components/containerImage";
 import { fargateMemoryChoices, StackConfig } from "../config";
 import { gunicornWorkers } from "../lib/sizing";
 import { SSL_POLICY } from "../lib/tls";
-import { Target, TargetArgs, TargetOutputs } from "./types";
+import { Target, TargetArgs, TargetOutputs, TargetRelease } from "./types";
 
 /** The container's name in the task definition; the load balancer and logs refer to it. */
 export const CONTAINER_NAME = "app";
@@ -40,6 +40,8 @@ export class EcsTarget extends pulumi.ComponentResource {
     readonly loadBalancerDnsName: pulumi.Output<string>;
     /** The ALB, for the stack's alias record. */
     readonly endpoint: TargetOutputs["endpoint"];
+    /** The image tag the task definition runs (APP_RELEASE) and how to check it (issue 11 §3). */
+    readonly release: TargetRelease;
 
     constructor(name: string, args: EcsTargetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:ecs:EcsTarget", name, {}, opts);
@@ -226,6 +228,7 @@ export class EcsTarget extends pulumi.ComponentResource {
                 dbPort: database.port,
                 dbName: database.dbName,
                 dbSecretArn: database.secretArn,
+                release: image.tag,
             })]),
         }, {
             parent: this,
@@ -302,6 +305,14 @@ export class EcsTarget extends pulumi.ComponentResource {
         }
 
         this.endpoint = { dnsName: alb.loadBalancer.dnsName, zoneId: alb.loadBalancer.zoneId };
+        // The service waits for steady state (continueBeforeSteadyState false), which a circuit-breaker
+        // rollback also reaches: only the live endpoint tells which task definition won.
+        this.release = {
+            value: image.tag,
+            platform: "ECS (deployment circuit breaker)",
+            eventsCommand: pulumi.interpolate`aws ecs describe-services --cluster ${cluster.name} --services ${serviceName} --region ${region} --query 'services[0].events[:10]'`,
+            rollout: [service],
+        };
         this.url = domain ? domain.url : pulumi.interpolate`http://${alb.loadBalancer.dnsName}`;
         this.healthUrl = pulumi.interpolate`${this.url}/health`;
         this.imageUri = image.imageUri;
@@ -325,6 +336,8 @@ interface ContainerInputs {
     readonly dbPort: pulumi.Input<number>;
     readonly dbName: string;
     readonly dbSecretArn: pulumi.Input<string>;
+    /** The image tag, reported by the app in GET /health (APP_RELEASE). */
+    readonly release: pulumi.Input<string>;
 }
 
 /** The app container: plain settings as environment, the credentials as an ECS secret (ARN only). */
@@ -343,6 +356,7 @@ export function containerDefinition(i: ContainerInputs): pulumi.Input<Record<str
             { name: "DB_PORT", value: pulumi.output(i.dbPort).apply(String) },
             { name: "DB_NAME", value: i.dbName },
             { name: "DB_SSLMODE", value: "verify-full" }, // the app trusts its bundled RDS CAs (app/clients_service/rds-ca-bundle.pem)
+            { name: "APP_RELEASE", value: i.release }, // issue 11 §3: what /health reports, what the post-deploy check waits for
         ],
         // The agent resolves this at task start through the execution role; only the ARN is stored.
         secrets: [{ name: "DB_SECRET", valueFrom: i.dbSecretArn }],
@@ -390,6 +404,7 @@ export const ecs: Target = {
                 serviceName: t.serviceName,
                 loadBalancerDnsName: t.loadBalancerDnsName,
             },
+            release: t.release,
         };
     },
 };

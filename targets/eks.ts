@@ -14,7 +14,7 @@ import { EksVersion, StackConfig } from "../config";
 import { attachManagedPolicies } from "../lib/iam";
 import { gunicornWorkers } from "../lib/sizing";
 import { SSL_POLICY } from "../lib/tls";
-import { Target, TargetArgs, TargetOutputs } from "./types";
+import { Target, TargetArgs, TargetOutputs, TargetRelease } from "./types";
 
 /** Helm charts, pinned. Cluster Autoscaler's minor must match Kubernetes', hence the image tags. */
 export const CHARTS = {
@@ -59,6 +59,8 @@ export class EksTarget extends pulumi.ComponentResource {
     readonly addonVersions: pulumi.Output<Record<string, string>>;
     /** The Ingress's ALB, for the stack's alias record. */
     readonly endpoint: TargetOutputs["endpoint"];
+    /** The image tag the Deployment runs (APP_RELEASE) and how to check it (issue 11 §3). */
+    readonly release: TargetRelease;
 
     constructor(name: string, args: EksTargetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:eks:EksTarget", name, {}, opts);
@@ -296,7 +298,7 @@ export class EksTarget extends pulumi.ComponentResource {
         const labels = { "app.kubernetes.io/name": APP_OBJECT, "app.kubernetes.io/instance": prefix };
         const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, appDeployment({
             config, namespace, labels, image: image.imageUri, serviceAccount: serviceAccount.metadata.name, secretName: dbSecret.metadata.name,
-            dbHost: database.address, dbPort: database.port, dbName: database.dbName,
+            dbHost: database.address, dbPort: database.port, dbName: database.dbName, release: image.tag,
         }), {
             ...k8sOpts,
             // The HPA owns the replica count after creation.
@@ -350,6 +352,13 @@ export class EksTarget extends pulumi.ComponentResource {
 
         this.endpoint = { dnsName: albHostname, zoneId: aws.lb.getHostedZoneIdOutput({ loadBalancerType: "application" }, { parent: this }).id };
 
+        // The Deployment's await (pulumi-kubernetes) waits for the rollout; the Ingress for its ALB.
+        this.release = {
+            value: image.tag,
+            platform: "Kubernetes (the rollout did not complete)",
+            eventsCommand: pulumi.interpolate`aws eks update-kubeconfig --name ${cluster.eksCluster.name} --region ${region}; kubectl rollout status deployment/${deployment.metadata.name} -n ${namespace} --timeout=60s; kubectl get events -n ${namespace} --sort-by=.lastTimestamp`,
+            rollout: [deployment, ingress],
+        };
         this.url = domain ? domain.url : pulumi.interpolate`http://${albHostname}`;
         this.healthUrl = pulumi.interpolate`${this.url}/health`;
         this.clusterName = cluster.eksCluster.name;
@@ -418,6 +427,8 @@ interface DeploymentInputs {
     readonly dbHost: pulumi.Input<string>;
     readonly dbPort: pulumi.Input<number>;
     readonly dbName: string;
+    /** The image tag, reported by the app in GET /health (APP_RELEASE). */
+    readonly release: pulumi.Input<string>;
 }
 
 /** The app's Deployment: hardened pod, probes on /ready and /health, zero-downtime rollout. */
@@ -462,6 +473,7 @@ export function appDeployment(i: DeploymentInputs): k8s.apps.v1.DeploymentArgs {
                             { name: "DB_NAME", value: i.dbName },
                             { name: "DB_SSLMODE", value: "verify-full" }, // the app trusts its bundled RDS CAs (app/clients_service/rds-ca-bundle.pem)
                             { name: "DB_SECRET", valueFrom: { secretKeyRef: { name: i.secretName, key: "DB_SECRET" } } },
+                            { name: "APP_RELEASE", value: i.release }, // issue 11 §3: what /health reports, what the post-deploy check waits for
                         ],
                         resources: {
                             requests: { cpu: `${e.podCpu}m`, memory: `${e.podMemory}Mi` },
@@ -537,6 +549,7 @@ export const eksTarget: Target = {
             healthUrl: t.healthUrl,
             endpoint: t.endpoint,
             extra: { clusterName: t.clusterName, kubeconfig: t.kubeconfig, imageUri: t.imageUri, namespace: t.namespace, eksAddonVersions: t.addonVersions },
+            release: t.release,
         };
     },
 };

@@ -24,4 +24,4 @@ export function getTarget(name: TargetName): Target {
     return target;
 }
 
-export { Target, TargetArgs, TargetOutputs } from "./types";
+export { Target, TargetArgs, TargetOutputs, TargetRelease } from "./types";

@@ -31,6 +31,20 @@ export interface TargetOutputs {
     readonly endpoint: { readonly dnsName: pulumi.Output<string>; readonly zoneId: pulumi.Output<string> };
     /** Platform-specific outputs (environment name, image URI, cluster name...), exported as-is. */
     readonly extra: Readonly<Record<string, pulumi.Output<unknown>>>;
+    /** What this deploy runs and how to check it on the live endpoint (issue 11 §3). */
+    readonly release: TargetRelease;
+}
+
+/** The release a target rolls out, for the post-deploy check (components/releaseVerification.ts). */
+export interface TargetRelease {
+    /** The value the target sets in the app's APP_RELEASE, which GET /health reports. */
+    readonly value: pulumi.Output<string>;
+    /** Who rolls a failed deploy back, for the failure message. */
+    readonly platform: string;
+    /** The command that shows the platform's events, for the failure message. */
+    readonly eventsCommand: pulumi.Output<string>;
+    /** Resources whose completion means the platform finished rolling the release out. */
+    readonly rollout: readonly pulumi.Resource[];
 }
 
 export interface Target {

@@ -253,7 +253,11 @@ describe("beanstalk target", function () {
         assert.deepStrictEqual(types(d.added), ["aws:elasticbeanstalk/applicationVersion:ApplicationVersion", "aws:s3/bucketObjectv2:BucketObjectv2"]);
         assert.deepStrictEqual(types(d.removed), ["aws:elasticbeanstalk/applicationVersion:ApplicationVersion", "aws:s3/bucketObjectv2:BucketObjectv2"]);
         assert.deepStrictEqual([...d.changed.entries()].map(([urn, keys]) => [urn.split("::").pop(), keys]).sort(),
-            [["flask-app-beanstalk-env", ["version"]], ["flask-app-beanstalk-version-id", ["keepers"]]]);
+            [["flask-app-beanstalk-env", ["settings", "version"]], ["flask-app-beanstalk-version-id", ["keepers"]], ["flask-app-release-check", ["release"]]]);
+        // The one setting that moves with the code is the release the app reports (issue 11 §3).
+        const [was, now] = [ebSettings(one(dev, ENV)), ebSettings(one(after, ENV))];
+        assert.deepStrictEqual([...now.keys()].filter((k) => now.get(k) !== was.get(k)), ["aws:elasticbeanstalk:application:environment/APP_RELEASE"]);
+        assert.strictEqual(now.get("aws:elasticbeanstalk:application:environment/APP_RELEASE"), input(one(after, ENV), "version"));
         // The old version and bundle are retained (not deleted), so nothing is replaced.
         for (const urn of d.removed) {
             assert.ok(dev.resources.find((r) => r.urn === urn)?.options.retainOnDelete);

@@ -4,6 +4,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { RELEASE_VERIFICATION_TYPE } from "../components/releaseVerification";
 import { PlanResult } from "../harness/run";
 import { contextDigest } from "../lib/dockerContext";
 import { gunicornWorkers } from "../lib/sizing";
@@ -241,7 +242,7 @@ describe("target: ecs", function () {
                 const [c] = containers(plan);
                 const secretArn = plan.outputs.databaseSecretArn as string;
                 assert.deepStrictEqual(c.secrets, [{ name: "DB_SECRET", valueFrom: secretArn }]);
-                assert.deepStrictEqual(c.environment.map((e) => e.name).sort(), ["DB_HOST", "DB_NAME", "DB_PORT", "DB_SSLMODE", "PORT", "WEB_CONCURRENCY"]);
+                assert.deepStrictEqual(c.environment.map((e) => e.name).sort(), ["APP_RELEASE", "DB_HOST", "DB_NAME", "DB_PORT", "DB_SSLMODE", "PORT", "WEB_CONCURRENCY"]);
                 for (const e of c.environment) {
                     assert.ok(!/secret|password|token|\[secret\]|arn:/i.test(e.value), `${e.name}=${e.value}`);
                 }
@@ -378,6 +379,7 @@ describe("target: ecs", function () {
                 ["flask-app-ecs-image-build", ["keepers"]],
                 ["flask-app-ecs-service", ["taskDefinition"]],
                 ["flask-app-ecs-task", ["containerDefinitions"]],
+                ["flask-app-release-check", ["release"]], // the new tag, checked on the live endpoint
             ]);
             const image = one(after, "docker-build:index:Image");
             assert.notDeepStrictEqual(input(image, "tags"), input(one(dev, "docker-build:index:Image"), "tags"));
@@ -409,7 +411,8 @@ describe("target: ecs", function () {
             const byUrnAfter = new Map(dev.resources.map((r) => [r.urn, r]));
             assert.ok(d.removed.every((u) => !wasStackLevel(byUrnBefore.get(u)!) && u.includes("beanstalk")), "only beanstalk resources go");
             assert.ok(d.added.every((u) => !isStackLevel(byUrnAfter.get(u)!) && /-ecs|platform:ecs:EcsTarget\$/.test(u)), "only ecs resources come");
-            assert.deepStrictEqual([...d.changed.keys()], [], "no stack-level input changes");
+            // Only the post-deploy check follows the app (issue 11 §3): new URL, new release, new events command.
+            assert.deepStrictEqual([...d.changed.keys()].filter((u) => !u.includes(RELEASE_VERIFICATION_TYPE)), [], "no other stack-level input changes");
             for (const type of ["awsx:ec2:Vpc", "aws:rds/instance:Instance", "aws:secretsmanager/secretRotation:SecretRotation", "aws:kms/key:Key", "aws:rds/subnetGroup:SubnetGroup"]) {
                 assert.strictEqual(one(before, type).urn, one(dev, type).urn, type);
             }

@@ -4,6 +4,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { RELEASE_VERIFICATION_TYPE } from "../components/releaseVerification";
 import { Json, PlannedResource, PlanResult } from "../harness/run";
 import { CLUSTER_AUTOSCALER_IMAGE, NODE_MANAGED_POLICIES } from "../targets/eks";
 import { all, appCopy, DEPLOYER_ROLE, diffPlans, EKS, input, one, parsePolicy, planStack, stackLevel } from "./helpers";
@@ -312,13 +313,19 @@ describe("target: eks", function () {
             const d = diffPlans(dev, after);
             assert.deepStrictEqual([d.added, d.removed], [[], []]);
             const changed = [...d.changed.entries()].map(([urn, keys]) => [urn.split("::").pop(), keys]).sort();
-            assert.deepStrictEqual(changed, [["flask-app-eks-deployment", ["spec"]], ["flask-app-eks-image", ["labels", "tags"]], ["flask-app-eks-image-build", ["keepers"]]]);
+            assert.deepStrictEqual(changed, [["flask-app-eks-deployment", ["spec"]], ["flask-app-eks-image", ["labels", "tags"]], ["flask-app-eks-image-build", ["keepers"]],
+                ["flask-app-release-check", ["release"]]]);
             const strip = (plan: PlanResult) => {
                 const spec = JSON.parse(JSON.stringify(one(plan, "kubernetes:apps/v1:Deployment").inputs.spec));
-                delete spec.template.spec.containers[0].image;
+                const container = spec.template.spec.containers[0];
+                delete container.image;
+                // The release the app reports is the image's tag (issue 11 §3): it moves with the image.
+                const release = container.env.find((e: { name: string }) => e.name === "APP_RELEASE");
+                assert.ok(container.image === undefined && release && one(plan, "docker-build:index:Image").inputs.tags!.toString().endsWith(`:${release.value}`));
+                delete release.value;
                 return spec;
             };
-            assert.deepStrictEqual(strip(after), strip(dev), "nothing but the image differs in the Deployment");
+            assert.deepStrictEqual(strip(after), strip(dev), "nothing but the image (and its tag in APP_RELEASE) differs in the Deployment");
             assert.notStrictEqual(appContainer(after).image, appContainer(dev).image);
         });
 
@@ -331,7 +338,8 @@ describe("target: eks", function () {
                 const byUrn = (plan: PlanResult, urn: string) => plan.resources.find((r) => r.urn === urn)!;
                 assert.deepStrictEqual(d.removed.filter((u) => wasStackLevel(byUrn(before, u))), [], "no stack-level resource goes");
                 assert.deepStrictEqual(d.added.filter((u) => isStackLevel(byUrn(after, u))), [], "no stack-level resource comes");
-                assert.deepStrictEqual([...d.changed.keys()], [], "no stack-level input changes");
+                // Only the post-deploy check follows the app (issue 11 §3): new URL, new release, new events command.
+                assert.deepStrictEqual([...d.changed.keys()].filter((u) => !u.includes(RELEASE_VERIFICATION_TYPE)), [], "no other stack-level input changes");
                 for (const type of ["awsx:ec2:Vpc", "aws:rds/instance:Instance", "aws:secretsmanager/secretRotation:SecretRotation", "aws:kms/key:Key"]) {
                     const a = all(before, type).filter(wasStackLevel);
                     const b = all(after, type).filter(isStackLevel);

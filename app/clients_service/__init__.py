@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import Map
 
 from . import validation as v
-from .config import resolve_settings
+from .config import RELEASE_INVALID, app_release, resolve_settings
 from .storage import IDEMPOTENCY_TTL_S, DatabaseUnavailable, IdempotencyConflict, make_store
 
 __all__ = ["create_app"]
@@ -180,10 +180,10 @@ class _FastRoutes:
     with a body goes to Flask unchanged.
     """
 
-    def __init__(self, flask_app, wsgi_app):
+    def __init__(self, flask_app, wsgi_app, health):
         self._dumps = flask_app.json.dumps
         self._next = wsgi_app
-        self._health = self._body({"status": "ok"})
+        self._health = self._body(health)
         self._health_length = str(len(self._health))
 
     def _body(self, obj):
@@ -216,9 +216,11 @@ class _Flask(Flask):
     url_map_class = _Map
 
 
-def create_app(settings=None, store=None):
-    """Application factory.  ``settings`` defaults to the environment (see config.py)."""
+def create_app(settings=None, store=None, release=None):
+    """Application factory.  ``settings`` defaults to the environment (see config.py);
+    ``release`` (what /health reports) to APP_RELEASE (config.app_release)."""
     app = _Flask(__name__)
+    health_body = {"status": "ok", "release": app_release() if release is None else release}
     # No MAX_CONTENT_LENGTH: the views that read a body enforce MAX_BODY_BYTES on the
     # stream, for Content-Length and chunked bodies alike (_bound_request_body).
     app.json.sort_keys = False
@@ -227,6 +229,10 @@ def create_app(settings=None, store=None):
         store = make_store(settings)
     app.extensions["clients_store"] = store
     log.info("storage backend: %s", store.settings.describe())
+    log.info("release: %s", health_body["release"])
+    if health_body["release"] == RELEASE_INVALID:
+        log.warning("APP_RELEASE is not a release label (letters, digits and ._:@+-, at most 128); "
+                    "/health reports %r", RELEASE_INVALID)
     hostname = socket.gethostname()
 
     # -- errors ----------------------------------------------------------------------------
@@ -275,7 +281,7 @@ def create_app(settings=None, store=None):
 
     @app.get("/health")
     def health():
-        return jsonify(status="ok")
+        return jsonify(health_body)
 
     @app.get("/ready")
     def ready():
@@ -349,5 +355,5 @@ def create_app(settings=None, store=None):
     def legacy_get(raw_id):
         return get_client(raw_id)
 
-    app.wsgi_app = _FastRoutes(app, app.wsgi_app)
+    app.wsgi_app = _FastRoutes(app, app.wsgi_app, health_body)
     return app

@@ -22,6 +22,7 @@ scripts/update-rds-ca.ts), found relative to the package so it works wherever th
 """
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from typing import Mapping, Optional
@@ -133,6 +134,24 @@ def _ssl_params(env: Mapping[str, str], base: str = "") -> dict:
         raise ConfigError("DB_SSLROOTCERT: CA file %r does not exist (sslmode %s needs it)"
                           % (rootcert, effective_mode))
     return {"sslmode": mode or None, "sslrootcert": rootcert or None}
+
+
+# What GET /health reports as ``release`` (issue 11 section 3): the deploy sets APP_RELEASE to the
+# Elastic Beanstalk version label or the image tag it rolls out, and the post-deploy check polls
+# /health until it sees that value.  Unset (a local run, a test): "unknown".  Only a label-like
+# value is echoed, so a mistaken value (a URL with credentials, a secret pasted by hand) is never
+# served to the internet: anything else is reported as "invalid".
+RELEASE_UNKNOWN = "unknown"
+RELEASE_INVALID = "invalid"
+_RELEASE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}")
+
+
+def app_release(env: Optional[Mapping[str, str]] = None) -> str:
+    env = os.environ if env is None else env
+    raw = env.get("APP_RELEASE", "").strip()
+    if not raw:
+        return RELEASE_UNKNOWN
+    return raw if _RELEASE_PATTERN.fullmatch(raw) else RELEASE_INVALID
 
 
 def resolve_settings(env: Optional[Mapping[str, str]] = None) -> DatabaseSettings:
