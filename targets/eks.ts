@@ -76,6 +76,8 @@ export class EksTarget extends pulumi.ComponentResource {
             contextDir: args.appDir,
             platform: config.image.platform,
             keepImages: config.image.keep,
+            builder: config.image.builder,
+            codebuild: { namePrefix: prefix, buildDir: args.buildDir, logRetentionDays: config.logRetentionDays },
             forceDelete: !config.database.deletionProtection,
         }, { parent: this });
 
