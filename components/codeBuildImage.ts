@@ -74,7 +74,7 @@ const QUEUE_ALLOWANCE_SECONDS = 300;
  * the environment `pulumi up` has; `read` is not functional for dynamic providers). `diff` is local
  * (no AWS call), so a preview and an unchanged run reach no API; only a changed tag runs `update`.
  */
-const imageBuildProvider: pulumi.dynamic.ResourceProvider<ImageBuildInputs, ImageBuildOutputs> = {
+export const imageBuildProvider: pulumi.dynamic.ResourceProvider<ImageBuildInputs, ImageBuildOutputs> = {
     async diff(_id: string, olds: ImageBuildOutputs, news: ImageBuildInputs): Promise<pulumi.dynamic.DiffResult> {
         const rebuild = rebuildKeys(olds, news);
         const other = (["buildspec", "waitSeconds", "pollSeconds", "contextSha256"] as const).filter((k) => olds[k] !== news[k]);
