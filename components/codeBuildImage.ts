@@ -11,6 +11,12 @@ import { ArtifactBucket } from "./artifactBucket";
 export interface CodeBuildImageArgs {
     /** Physical-name prefix of the stack (`<appName>-<stack>`). */
     readonly namePrefix: string;
+    /**
+     * Prefix of the context bucket's name. Default: `<namePrefix>-ctx`. The targets pass the app name
+     * alone (`<appName>-ctx`): with the 26 random characters S3 names must stay within 63, and the
+     * stack name would otherwise shorten every stack name ECS and EKS accept.
+     */
+    readonly bucketNamePrefix?: string;
     /** The ECR repository the build pushes to (its name, URL and ARN). */
     readonly repository: { readonly name: pulumi.Input<string>; readonly url: pulumi.Input<string>; readonly arn: pulumi.Input<string> };
     /** Build context holding the Dockerfile; its `.dockerignore` decides what is zipped. */
@@ -146,7 +152,7 @@ export class CodeBuildImage extends pulumi.ComponentResource {
         fs.mkdirSync(args.buildDir, { recursive: true });
         const zipPath = path.join(args.buildDir, `${prefix}-context-${archive.digest.sha256.slice(0, 12)}.zip`);
         fs.writeFileSync(zipPath, archive.bytes);
-        const bucket = new ArtifactBucket(`${name}-contexts`, { namePrefix: `${prefix}-cb`, forceDestroy: args.forceDestroy, noncurrentVersionDays: 7 }, { parent: this });
+        const bucket = new ArtifactBucket(`${name}-contexts`, { namePrefix: args.bucketNamePrefix ?? `${prefix}-ctx`, forceDestroy: args.forceDestroy, noncurrentVersionDays: 7 }, { parent: this });
         const contextObject = new aws.s3.BucketObjectv2(`${name}-context`, {
             bucket: bucket.bucket,
             key: archive.key,

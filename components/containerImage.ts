@@ -25,7 +25,7 @@ export interface ContainerImageArgs {
      */
     readonly builder?: ImageBuilder;
     /** Required with builder `codebuild`: the stack's name prefix, scratch directory and log retention. */
-    readonly codebuild?: { readonly namePrefix: string; readonly buildDir: string; readonly logRetentionDays: number };
+    readonly codebuild?: { readonly appName: string; readonly namePrefix: string; readonly buildDir: string; readonly logRetentionDays: number };
 }
 
 /** docker-build's version (its provider plugin has the same): a new one may hash contexts differently. */
@@ -97,6 +97,7 @@ export class ContainerImage extends pulumi.ComponentResource {
             // revert finds its image still in ECR (lib/codebuildRun.ts), so no tag is pushed twice.
             const built = new CodeBuildImage(`${name}-codebuild`, {
                 namePrefix: args.codebuild.namePrefix,
+                bucketNamePrefix: `${args.codebuild.appName}-ctx`,
                 repository: { name: repository.name, url: repository.repositoryUrl, arn: repository.arn },
                 contextDir: args.contextDir,
                 platform: args.platform,

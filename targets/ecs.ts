@@ -60,7 +60,7 @@ export class EcsTarget extends pulumi.ComponentResource {
             platform: config.image.platform,
             keepImages: config.image.keep,
             builder: config.image.builder,
-            codebuild: { namePrefix: prefix, buildDir: args.buildDir, logRetentionDays: config.logRetentionDays },
+            codebuild: { appName: config.appName, namePrefix: prefix, buildDir: args.buildDir, logRetentionDays: config.logRetentionDays },
             forceDelete: !config.database.deletionProtection,
         }, { parent: this });
 

@@ -312,7 +312,12 @@ describe("target: eks", function () {
             const d = diffPlans(dev, after);
             assert.deepStrictEqual([d.added, d.removed], [[], []]);
             const changed = [...d.changed.entries()].map(([urn, keys]) => [urn.split("::").pop(), keys]).sort();
-            assert.deepStrictEqual(changed, [["flask-app-eks-deployment", ["spec"]], ["flask-app-eks-image", ["labels", "tags"]], ["flask-app-eks-image-build", ["keepers"]]]);
+            // The context object and the CodeBuild build step (imageBuilder codebuild, the default).
+            assert.deepStrictEqual(changed, [
+                ["flask-app-eks-deployment", ["spec"]],
+                ["flask-app-eks-image-codebuild-context", ["key", "source"]],
+                ["flask-app-eks-image-codebuild-image-build", ["contextSha256", "key", "tag"]],
+            ]);
             const strip = (plan: PlanResult) => {
                 const spec = JSON.parse(JSON.stringify(one(plan, "kubernetes:apps/v1:Deployment").inputs.spec));
                 delete spec.template.spec.containers[0].image;
