@@ -25,7 +25,7 @@ export interface CodeBuildImageArgs {
     /** Where the context zip is written before upload. */
     readonly buildDir: string;
     readonly logRetentionDays: number;
-    /** Let `pulumi destroy` delete the context bucket with objects still in it (dev stacks). */
+    /** Let `pulumi destroy` delete the context bucket with objects (and old versions) still in it. */
     readonly forceDestroy: boolean;
     /** Minutes CodeBuild lets one build run before stopping it (default 20). */
     readonly buildTimeoutMinutes?: number;
@@ -71,8 +71,12 @@ export function buildspec(): string {
     ].join("\n");
 }
 
-/** Default bound on one `pulumi up`'s wait: the build's own timeout plus a queue allowance. */
-const QUEUE_ALLOWANCE_SECONDS = 300;
+/**
+ * Minutes a build may wait in CodeBuild's queue before CodeBuild gives up on it (5 is the least
+ * the API accepts: CreateProject queuedTimeoutInMinutes 5-480). One `pulumi up` waits at most this
+ * plus the build timeout plus a minute, so CodeBuild has ended the build before the wait does.
+ */
+const QUEUE_MINUTES = 5;
 
 /**
  * The dynamic provider (Pulumi docs, concepts/providers/dynamic-providers: create/diff/update, the
@@ -228,11 +232,11 @@ export class CodeBuildImage extends pulumi.ComponentResource {
                 ],
             },
             buildTimeout: timeout,
-            queuedTimeout: 5 + Math.ceil(QUEUE_ALLOWANCE_SECONDS / 60),
+            queuedTimeout: QUEUE_MINUTES,
             logsConfig: { cloudwatchLogs: { status: "ENABLED", groupName: logGroup.name } },
         }, { parent: this, dependsOn: [grants] });
 
-        // --- The build step: starts only when the tag is new; waits at most the build's timeout plus the queue. ---
+        // --- The build step: starts only when the tag is new; waits at most the queue, the build's timeout and a minute. ---
         const build = new ImageBuild(`${name}-image-build`, {
             projectName: project.name,
             region,
@@ -244,7 +248,7 @@ export class CodeBuildImage extends pulumi.ComponentResource {
             repositoryName: args.repository.name,
             repositoryUrl: args.repository.url,
             buildspec: buildspec(),
-            waitSeconds: timeout * 60 + QUEUE_ALLOWANCE_SECONDS,
+            waitSeconds: (timeout + QUEUE_MINUTES + 1) * 60,
             pollSeconds: args.pollSeconds ?? 10,
         }, { parent: this, dependsOn: [contextObject, grants, project] });
 

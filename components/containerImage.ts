@@ -103,7 +103,10 @@ export class ContainerImage extends pulumi.ComponentResource {
                 platform: args.platform,
                 buildDir: args.codebuild.buildDir,
                 logRetentionDays: args.codebuild.logRetentionDays,
-                forceDestroy: args.forceDelete,
+                // Contexts are derived from the repository and worthless once built: the bucket goes
+                // with the stack (or a switch to local) even in prod, where its old versions would
+                // otherwise make the delete fail with BucketNotEmpty.
+                forceDestroy: true,
             }, { parent: this });
             this.tag = pulumi.output(built.tag);
             this.imageUri = built.imageUri;

@@ -69,8 +69,12 @@ describe("image builder (issue 12)", function () {
         assert.strictEqual(input(build, "key"), `contexts/${digest}.zip`);
         assert.strictEqual(input(build, "projectName"), "flask-app-prod-image");
         assert.strictEqual(input(build, "repositoryName"), "flask-app-prod");
-        assert.strictEqual(input(build, "waitSeconds"), 20 * 60 + 300);
+        // The wait outlasts what CodeBuild itself allows (queue, then build), so CodeBuild ends it first.
         assert.strictEqual(input(project, "buildTimeout"), 20);
+        assert.strictEqual(input(project, "queuedTimeout"), 5);
+        assert.strictEqual(input(build, "waitSeconds"), (20 + 5 + 1) * 60);
+        const bucket = all(prod, "aws:s3/bucket:Bucket").find((b) => String(input(b, "bucketPrefix")).startsWith("flask-app-ctx-"));
+        assert.strictEqual(input(bucket!, "forceDestroy"), true, "contexts are derived data: the bucket goes with the stack, in prod too");
         // It runs after the object, the grants and the project exist.
         for (const dep of [object, one(prod, "aws:iam/rolePolicy:RolePolicy", "-codebuild-build"), project]) {
             assert.ok(build.options.dependsOn.includes(dep.urn), dep.name);
