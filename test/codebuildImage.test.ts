@@ -2,8 +2,10 @@
 // docker-build (imageBuilder local), under the mock cloud: what the plan holds, the same tag and
 // digest rules for both builders, least privilege, and what a second `pulumi up` does.
 import * as assert from "assert";
+import * as child from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import * as yaml from "js-yaml";
 import { BUILD_ENVIRONMENTS, buildspec } from "../components/codeBuildImage";
 import { ConfigError } from "../config";
 import { deployPolicy } from "../delivery/permissions";
@@ -82,6 +84,24 @@ describe("image builder (issue 12)", function () {
         // What runs is the pushed digest.
         assert.match(taskImage(prod), new RegExp(`^${ACCOUNT}\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/flask-app-prod:amd64-${digest}@sha256:[0-9a-f]{64}$`));
         assert.strictEqual(prod.outputs.imageUri, taskImage(prod));
+    });
+
+    it("the buildspec is YAML CodeBuild reads (version 0.2) whose commands are valid shell: log in, build for the platform, push the tag", () => {
+        const spec = yaml.load(buildspec()) as { version: number; env: { variables: Record<string, string> }; phases: Record<string, { commands: string[] }> };
+        assert.strictEqual(spec.version, 0.2);
+        assert.deepStrictEqual(spec.env.variables, { DOCKER_BUILDKIT: "1" });
+        assert.deepStrictEqual(Object.keys(spec.phases), ["pre_build", "build"]);
+        const commands = [...spec.phases.pre_build.commands, ...spec.phases.build.commands];
+        assert.match(commands[0], /^aws ecr get-login-password --region "\$AWS_REGION" \| docker login --username AWS --password-stdin "\$\{REPOSITORY_URI%%\/\*\}"$/);
+        assert.match(commands[1], /^docker build --platform "\$IMAGE_PLATFORM" .* --tag "\$REPOSITORY_URI:\$IMAGE_TAG" \.$/);
+        assert.strictEqual(commands[2], 'docker push "$REPOSITORY_URI:$IMAGE_TAG"');
+        for (const c of commands) {
+            const r = child.spawnSync("sh", ["-n", "-c", c], { encoding: "utf8" });
+            assert.strictEqual(r.status, 0, `${c}: ${r.stderr}`);
+        }
+        // The registry host the login targets, as sh expands it.
+        const host = child.spawnSync("sh", ["-c", 'echo "${REPOSITORY_URI%%/*}"'], { env: { REPOSITORY_URI: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/flask-app-prod` }, encoding: "utf8" }).stdout.trim();
+        assert.strictEqual(host, `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com`);
     });
 
     it("builds arm64 natively: an ARM build environment, no emulation", async () => {
