@@ -107,6 +107,11 @@ describe("CodeBuild start-and-wait (lib/codebuildRun.ts)", function () {
     const builds = async () => (await codebuild.send(new ListBuildsForProjectCommand({ projectName: PROJECT }))).ids ?? [];
 
     before(async function () {
+        // moto's server mode is a pip package (moto[server]), not a Debian one: say so in one line.
+        const probe = child.spawnSync("python3", ["-c", "import moto, moto.server; print(moto.__version__)"], { encoding: "utf8", timeout: 30000 });
+        if (probe.status !== 0) {
+            throw new Error(`these tests need moto_server in the python3 on PATH (python3 -m pip install 'moto[server]==5.2.1'): ${probe.stderr.trim().split("\n").pop()}`);
+        }
         const port = await freePort();
         moto = child.spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
         endpoint = `http://127.0.0.1:${port}`;
