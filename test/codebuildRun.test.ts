@@ -113,7 +113,9 @@ describe("CodeBuild start-and-wait (lib/codebuildRun.ts)", function () {
             throw new Error(`these tests need moto_server in the python3 on PATH (python3 -m pip install 'moto[server]==5.2.1'): ${probe.stderr.trim().split("\n").pop()}`);
         }
         const port = await freePort();
-        moto = child.spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+        // Bounded in time even if this process dies before its after-hook: `timeout` ends it (and
+        // passes on the SIGTERM the after-hook sends by PID).
+        moto = child.spawn("timeout", ["600", "python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
         endpoint = `http://127.0.0.1:${port}`;
         await waitForPort(port, 30000);
         ecr = new ECRClient({ region: REGION, endpoint, credentials: CREDENTIALS });
