@@ -27,6 +27,11 @@ export type ScalingMetric = (typeof SCALING_METRICS)[number];
 export const IMAGE_PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
 export type ImagePlatform = (typeof IMAGE_PLATFORMS)[number];
 
+// --- Issue 12: where the container image is built. ---
+/** `codebuild`: in the stack's AWS account (no Docker where pulumi runs); `local`: docker-build on this machine. */
+export const IMAGE_BUILDERS = ["codebuild", "local"] as const;
+export type ImageBuilder = (typeof IMAGE_BUILDERS)[number];
+
 /** Fargate task CPU units and, per CPU, the memory sizes (MiB) Fargate accepts (AWS ECS "Task size"). */
 export const FARGATE_CPU = [256, 512, 1024, 2048, 4096, 8192, 16384] as const;
 export function fargateMemoryChoices(cpu: number): number[] {
@@ -239,7 +244,7 @@ export const CONFIG_SCHEMA = {
     },
     imagePlatform: {
         type: "string", default: "linux/amd64", oneOf: IMAGE_PLATFORMS,
-        description: "ECS and EKS: the CPU architecture the container image is built for and runs on (arm64 = Graviton, cheaper; building it on an x86 machine needs QEMU).",
+        description: "ECS and EKS: the CPU architecture the container image is built for and runs on (arm64 = Graviton, cheaper; with imageBuilder local, building it on an x86 machine needs QEMU).",
     },
     imageKeepCount: {
         type: "integer", default: 20, min: 1, max: 1000,
@@ -311,6 +316,11 @@ export const CONFIG_SCHEMA = {
         patternHint: "comma-separated add-on=version pairs such as metrics-server=v0.8.0-eksbuild.1",
         description: "EKS: pin add-on versions (the eksAddonVersions output shows what runs). Empty: EKS's default version for the cluster, taken at creation.",
     },
+    // Issue 12: the image builder.
+    imageBuilder: {
+        type: "string", default: "codebuild", oneOf: IMAGE_BUILDERS,
+        description: "ECS and EKS: where the container image is built. codebuild: an AWS CodeBuild project of the stack builds and pushes it (no Docker where pulumi up runs, e.g. Pulumi Deployments; native arm64 builds). local: docker-build on the machine running pulumi up (needs a Docker daemon, and QEMU for a foreign platform).",
+    },
     iamPermissionsBoundary: {
         type: "string", pattern: /^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/, patternHint: "an IAM managed policy ARN, e.g. arn:aws:iam::123456789012:policy/flask-platform/dev/app-boundary",
         description: "Optional. Set when deploying through the delivery project's role: every IAM role and instance profile the program creates gets this permissions boundary and the IAM path /<project>/<stack>/ that role may write (delivery/README).",
@@ -373,7 +383,7 @@ export interface StackConfig {
         readonly maintenanceWindow: string;
     };
     /** The container image shared by the ECS and EKS targets. */
-    readonly image: { readonly platform: ImagePlatform; readonly keep: number };
+    readonly image: { readonly platform: ImagePlatform; readonly keep: number; readonly builder: ImageBuilder };
     /** Target average CPU (%) for task and pod autoscaling. */
     readonly cpuTargetPercent: number;
     readonly ecs: {
@@ -676,7 +686,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             keepVersions: r.must("ebKeepVersions"),
             maintenanceWindow: r.must("ebMaintenanceWindow"),
         },
-        image: { platform, keep: r.must("imageKeepCount") },
+        image: { platform, keep: r.must("imageKeepCount"), builder: r.must("imageBuilder") as ImageBuilder },
         cpuTargetPercent: r.must("cpuTargetPercent"),
         ecs: {
             cpu: ecsCpu,

@@ -3,8 +3,9 @@ import * as aws from "@pulumi/aws";
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { IMAGE_PLATFORMS, ImagePlatform } from "../config";
+import { IMAGE_BUILDERS, IMAGE_PLATFORMS, ImageBuilder, ImagePlatform } from "../config";
 import { contextDigest } from "../lib/dockerContext";
+import { CodeBuildImage } from "./codeBuildImage";
 
 /** Arguments of {@link ContainerImage}. */
 export interface ContainerImageArgs {
@@ -18,6 +19,13 @@ export interface ContainerImageArgs {
     readonly keepImages: number;
     /** Let `pulumi destroy` delete a repository that still holds images (dev stacks). */
     readonly forceDelete: boolean;
+    /**
+     * Where the image is built (issue 12): `codebuild` in the stack's AWS account (no Docker where
+     * `pulumi up` runs; needs `codebuild`), or `local` with docker-build on this machine. Default: local.
+     */
+    readonly builder?: ImageBuilder;
+    /** Required with builder `codebuild`: the stack's name prefix, scratch directory and log retention. */
+    readonly codebuild?: { readonly appName: string; readonly namePrefix: string; readonly buildDir: string; readonly logRetentionDays: number };
 }
 
 /** docker-build's version (its provider plugin has the same): a new one may hash contexts differently. */
@@ -37,14 +45,16 @@ const DOCKER_BUILD = "docker-build 0.0.22";
  * keepers are everything that makes docker-build rebuild (the files with their full modes, the
  * locations, the provider version), so a rebuild always pushes a new tag, and an unchanged run
  * keeps the tag and builds nothing. The repository stays IMMUTABLE without exclusions: no tag is
- * ever overwritten. A different builder (e.g. CodeBuild) only has to push the tag given here.
+ * ever overwritten. With builder `codebuild` (components/codeBuildImage.ts) the build runs in
+ * CodeBuild instead, and the tag is `<arch>-<content digest>` alone: it builds only on a new digest
+ * and reuses an image ECR still holds, so it never pushes an existing tag either.
  */
 export class ContainerImage extends pulumi.ComponentResource {
     readonly repositoryUrl: pulumi.Output<string>;
     readonly repositoryArn: pulumi.Output<string>;
     /** `repo:tag@sha256:digest`: pinned by digest, so what runs is exactly what was pushed. */
     readonly imageUri: pulumi.Output<string>;
-    /** The build's tag: architecture, content digest and build id. */
+    /** The build's tag: architecture and content digest (plus a build id with the local builder). */
     readonly tag: pulumi.Output<string>;
 
     constructor(name: string, args: ContainerImageArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -55,17 +65,18 @@ export class ContainerImage extends pulumi.ComponentResource {
         if (!Number.isInteger(args.keepImages) || args.keepImages < 1) {
             throw new Error(`ContainerImage ${name}: keepImages must be a whole number of at least 1 (got ${args.keepImages})`);
         }
+        const builder = args.builder ?? "local";
+        if (!IMAGE_BUILDERS.includes(builder)) {
+            throw new Error(`ContainerImage ${name}: builder must be one of ${IMAGE_BUILDERS.join(", ")} (got ${builder})`);
+        }
+        if (builder === "codebuild" && !args.codebuild) {
+            throw new Error(`ContainerImage ${name}: builder codebuild needs the codebuild arguments (namePrefix, buildDir, logRetentionDays)`);
+        }
         const digest = contextDigest(args.contextDir, args.platform);
         // Relative to the project (Pulumi's working directory), so a checkout elsewhere (a teammate,
         // Pulumi Deployments) sees the same inputs.
         const context = path.relative(process.cwd(), args.contextDir) || ".";
         const dockerfile = path.posix.join(context.split(path.sep).join("/"), "Dockerfile");
-        const buildId = new random.RandomId(`${name}-build`, {
-            byteLength: 4,
-            keepers: { files: digest.buildSha256, context, dockerfile, builder: DOCKER_BUILD },
-        }, { parent: this });
-        this.tag = pulumi.interpolate`${args.platform.split("/")[1]}-${digest.sha256.slice(0, 12)}-${buildId.hex}`;
-
         const repository = new aws.ecr.Repository(name, {
             name: args.repositoryName,
             imageTagMutability: "IMMUTABLE",
@@ -78,6 +89,36 @@ export class ContainerImage extends pulumi.ComponentResource {
             repository: repository.name,
             policy: JSON.stringify(lifecyclePolicy(args.keepImages)),
         }, { parent: this });
+
+        this.repositoryUrl = repository.repositoryUrl;
+        this.repositoryArn = repository.arn;
+        if (builder === "codebuild" && args.codebuild) {
+            // The tag is the content digest itself: a build starts only when it is new, and a
+            // revert finds its image still in ECR (lib/codebuildRun.ts), so no tag is pushed twice.
+            const built = new CodeBuildImage(`${name}-codebuild`, {
+                namePrefix: args.codebuild.namePrefix,
+                bucketNamePrefix: `${args.codebuild.appName}-ctx`,
+                repository: { name: repository.name, url: repository.repositoryUrl, arn: repository.arn },
+                contextDir: args.contextDir,
+                platform: args.platform,
+                buildDir: args.codebuild.buildDir,
+                logRetentionDays: args.codebuild.logRetentionDays,
+                // Contexts are derived from the repository and worthless once built: the bucket goes
+                // with the stack (or a switch to local) even in prod, where its old versions would
+                // otherwise make the delete fail with BucketNotEmpty.
+                forceDestroy: true,
+            }, { parent: this });
+            this.tag = pulumi.output(built.tag);
+            this.imageUri = built.imageUri;
+            this.registerOutputs({ repositoryUrl: this.repositoryUrl, repositoryArn: this.repositoryArn, imageUri: this.imageUri, tag: this.tag });
+            return;
+        }
+
+        const buildId = new random.RandomId(`${name}-build`, {
+            byteLength: 4,
+            keepers: { files: digest.buildSha256, context, dockerfile, builder: DOCKER_BUILD },
+        }, { parent: this });
+        this.tag = pulumi.interpolate`${args.platform.split("/")[1]}-${digest.sha256.slice(0, 12)}-${buildId.hex}`;
 
         // Short-lived registry credentials for the push, fetched at deploy time, never stored in config.
         const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, { parent: this });
@@ -101,8 +142,6 @@ export class ContainerImage extends pulumi.ComponentResource {
             },
         }, { parent: this });
 
-        this.repositoryUrl = repository.repositoryUrl;
-        this.repositoryArn = repository.arn;
         this.imageUri = image.ref;
         this.registerOutputs({ repositoryUrl: this.repositoryUrl, repositoryArn: this.repositoryArn, imageUri: this.imageUri, tag: this.tag });
     }

@@ -76,6 +76,12 @@ export const GRANTS: Readonly<Record<string, readonly string[]>> = {
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": ["ecr:GetAuthorizationToken"],
     // docker-build pushes with the ECR token above; the push itself is these layer calls.
     "docker-build:index:Image": ["ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"],
+    // Issue 12: the CodeBuild image builder. The project (the role it runs as is passed to CodeBuild),
+    // and the build step: start and read builds, and read the tag's digest back from ECR (CodeBuild
+    // API Reference, StartBuild and BatchGetBuilds; ECR API Reference, DescribeImages). The codebuild
+    // actions are confined to the stack's project by `deployPolicy`.
+    "aws:codebuild/project:Project": ["codebuild:CreateProject", "codebuild:UpdateProject", "codebuild:DeleteProject", "codebuild:BatchGetProjects", "iam:PassRole"],
+    "pulumi-nodejs:dynamic/codebuild:ImageBuild": ["codebuild:StartBuild", "codebuild:BatchGetBuilds", "ecr:DescribeImages"],
     "aws:ecs/cluster:Cluster": ["ecs:CreateCluster", "ecs:DeleteCluster", "ecs:UpdateCluster", "ecs:UpdateClusterSettings", "ecs:DescribeClusters", "ecs:TagResource", "ecs:UntagResource", "ecs:ListTagsForResource"],
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": ["ecs:PutClusterCapacityProviders", "ecs:DescribeClusters"],
     "aws:ecs/taskDefinition:TaskDefinition": ["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:DeleteTaskDefinitions", "ecs:TagResource", "ecs:ListTagsForResource", "iam:PassRole"],
@@ -204,7 +210,7 @@ export function stackIamPath(project: string, stack: string): string {
 }
 
 /** Services whose roles the app hands to AWS (iam:PassRole), and nothing else. */
-export const PASS_ROLE_SERVICES = ["ec2.amazonaws.com", "ecs-tasks.amazonaws.com", "eks.amazonaws.com", "elasticbeanstalk.amazonaws.com", "pods.eks.amazonaws.com", "vpc-flow-logs.amazonaws.com"] as const;
+export const PASS_ROLE_SERVICES = ["codebuild.amazonaws.com", "ec2.amazonaws.com", "ecs-tasks.amazonaws.com", "eks.amazonaws.com", "elasticbeanstalk.amazonaws.com", "pods.eks.amazonaws.com", "vpc-flow-logs.amazonaws.com"] as const;
 
 /** Service-linked roles a first deploy in a fresh account may have to create. */
 export const SERVICE_LINKED_ROLES = [
@@ -233,12 +239,19 @@ export function deployPolicy(scope: StackScope, actions: readonly string[] = act
     // One statement per service for everything but IAM: these APIs create resources with generated
     // names, so they cannot be pinned to ARNs before the resources exist.
     const byService = new Map<string, string[]>();
-    for (const a of actions.filter((x) => !x.startsWith("iam:"))) {
+    // CodeBuild is the exception: its project has a name known in advance (`<appName>-<stack>-image`,
+    // components/codeBuildImage.ts), so the role may create, start and read only that stack's project.
+    const codebuild = actions.filter((x) => x.startsWith("codebuild:"));
+    for (const a of actions.filter((x) => !x.startsWith("iam:") && !x.startsWith("codebuild:"))) {
         const service = a.split(":")[0];
         byService.set(service, [...(byService.get(service) ?? []), a]);
     }
     for (const [service, list] of [...byService].sort(([a], [b]) => a.localeCompare(b))) {
         statements.push({ Sid: `Provision${service.replace(/[^A-Za-z0-9]/g, "")}`, Effect: "Allow", Action: collapse(list), Resource: "*" });
+    }
+    if (codebuild.length > 0) {
+        const stackPart = scope.stack.toLowerCase().replace(/[^a-z0-9-]+/g, "-");
+        statements.push({ Sid: "StackBuildProject", Effect: "Allow", Action: collapse(codebuild), Resource: `arn:${scope.partition}:codebuild:*:${scope.accountId}:project/*-${stackPart}-image` });
     }
     const roleActions = iam.filter((a) => ROLE_SCOPED.test(a));
     statements.push({

@@ -19,9 +19,12 @@
 //   ("InvalidParameterValue: Application Version <label> already exists."); deleting the
 //   application deletes its versions.
 // - random.RandomId: a new value when created or when its keepers change, else the stored one.
+// - The CodeBuild image build (issue 12, lib/codebuildRun.ts): the provider's own rebuild decision
+//   (`rebuildKeys`); on a new tag, a tag ECR still holds is reused, else a build pushes it.
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { IMAGE_BUILD_TYPE, rebuildKeys } from "../lib/codebuildRun";
 import { dockerignore } from "../lib/dockerContext";
 
 type Props = Record<string, unknown>;
@@ -172,6 +175,23 @@ export class CloudMemory {
                     }
                 }
                 outputs = { ...state, digest, contextHash, ref: tags.length > 0 ? `${tags[0]}@${digest}` : "" };
+                break;
+            }
+            case IMAGE_BUILD_TYPE: {
+                if (prev && rebuildKeys(prev.inputs, inputs).length === 0) {
+                    outputs = { ...state, imageDigest: prev.outputs.imageDigest, imageUri: prev.outputs.imageUri, buildId: prev.outputs.buildId };
+                    break;
+                }
+                const tag = String(inputs.tag);
+                const url = String(inputs.repositoryUrl);
+                let digest = this.repositories.get(String(inputs.repositoryName))?.tags.get(tag);
+                let buildId = "";
+                if (digest === undefined) {
+                    digest = `sha256:${crypto.createHash("sha256").update(`${tag}#${this.counter++}#${Math.random()}`).digest("hex")}`;
+                    buildId = `${inputs.projectName}:${crypto.randomUUID()}`;
+                    this.push(`${url}:${tag}`, digest);
+                }
+                outputs = { ...state, imageDigest: digest, imageUri: `${url}:${tag}@${digest}`, buildId };
                 break;
             }
             case "aws:elasticbeanstalk/application:Application": {

@@ -3,6 +3,7 @@
 // from a hash of the resource's type and name, so two runs of the same program agree exactly.
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { IMAGE_BUILD_TYPE } from "../lib/codebuildRun";
 import { CloudMemory, randomIdOutputs } from "./cloudMemory";
 
 export const MOCK_ACCOUNT = "123456789012";
@@ -320,6 +321,15 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 const tagList = (inputs.tags ?? []) as string[];
                 const digest = `sha256:${hex(JSON.stringify([inputs.context, inputs.dockerfile, inputs.platforms, inputs.labels]), 64)}`;
                 return { id: digest, digest, ref: tagList.length > 0 ? `${tagList[0]}@${digest}` : "", contextHash: hex(JSON.stringify(inputs.context), 64) };
+            }
+            // Issue 12: the CodeBuild project and the build step (a dynamic resource; see cloudMemory.ts for runs in a row).
+            case "aws:codebuild/project:Project": {
+                const n = physical("name");
+                return { id: n, name: n, arn: arn("codebuild", `project/${n}`), badgeUrl: "", ...tags };
+            }
+            case IMAGE_BUILD_TYPE: {
+                const digest = `sha256:${hex(JSON.stringify([inputs.repositoryName, inputs.tag]), 64)}`;
+                return { id: `${inputs.repositoryName}:${inputs.tag}`, imageDigest: digest, imageUri: `${inputs.repositoryUrl}:${inputs.tag}@${digest}`, buildId: `${inputs.projectName}:${hex(String(inputs.tag), 8)}-mock` };
             }
             case "random:index/randomId:RandomId":
                 // Without a CloudMemory: stable per name and keepers (a new value needs a memory).

@@ -74,6 +74,15 @@ export const NAME_RULES: readonly NameRule[] = [
     // and both are autonamed.
     { resource: "ECS load balancer and target group (awsx, autonamed)", scope: "ecs", name: (a) => `${a}-alb`, suffix: AUTONAME_SUFFIX, max: 32, doc: ELB },
     { resource: "ECS execution role (autonamed)", scope: "ecs", name: (a) => `${a}-ecs-execution`, suffix: AUTONAME_SUFFIX, max: 64, doc: IAM },
+    // Issue 12: the CodeBuild image builder (components/codeBuildImage.ts), on ECS and EKS alike.
+    ...(["ecs", "eks"] as const).flatMap((t): NameRule[] => [
+        { resource: `${t.toUpperCase()} CodeBuild project`, scope: t, name: (_a, p) => `${p}-image`, suffix: 0, max: 255,
+            doc: "https://docs.aws.amazon.com/codebuild/latest/APIReference/API_CreateProject.html (name: length 2-255)" },
+        { resource: `${t.toUpperCase()} CodeBuild log group`, scope: t, name: (_a, p) => `/aws/codebuild/${p}-image`, suffix: 0, max: 512, doc: LOGS },
+        { resource: `${t.toUpperCase()} build context S3 bucket (bucketPrefix)`, scope: t, name: (a) => `${a}-ctx-`, suffix: PREFIX_SUFFIX, max: 63,
+            doc: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html (\"between 3 (min) and 63 (max) characters long\")" },
+        { resource: `${t.toUpperCase()} CodeBuild role (autonamed)`, scope: t, name: (a) => `${a}-${t}-image-codebuild-build`, suffix: AUTONAME_SUFFIX, max: 64, doc: IAM },
+    ]),
 
     // EKS (targets/eks.ts and what pulumi-eks derives from it).
     { resource: "EKS cluster name", scope: "eks", name: (_a, p) => p, suffix: 0, max: 100,

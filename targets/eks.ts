@@ -78,6 +78,8 @@ export class EksTarget extends pulumi.ComponentResource {
             contextDir: args.appDir,
             platform: config.image.platform,
             keepImages: config.image.keep,
+            builder: config.image.builder,
+            codebuild: { appName: config.appName, namePrefix: prefix, buildDir: args.buildDir, logRetentionDays: config.logRetentionDays },
             forceDelete: !config.database.deletionProtection,
         }, { parent: this });
 

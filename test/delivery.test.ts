@@ -204,6 +204,8 @@ describe("deploy role permissions", function () {
             variants.push({ stack, sets: [...(target === "eks" ? EKS : [`target=${target}`]), `iamPermissionsBoundary=${BOUNDARY}`] });
         }
         variants.push({ stack, sets: ["target=ecs", "domainName=app.example.com"] });
+        // Issue 12: the local docker-build builder (the default is codebuild).
+        variants.push({ stack, sets: ["target=ecs", "imageBuilder=local"] });
     }
     const plans: { name: string; plan: PlanResult }[] = [];
     before(async function () {

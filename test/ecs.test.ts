@@ -63,13 +63,14 @@ describe("target: ecs", function () {
             assert.strictEqual(input(one(prod, "aws:ecr/repository:Repository"), "forceDelete"), false);
         });
 
-        it("is built from app/Dockerfile for the configured platform, tagged by content and build id, and pushed", () => {
-            const image = one(prod, "docker-build:index:Image");
+        it("imageBuilder local: is built from app/Dockerfile for the configured platform, tagged by content and build id, and pushed", async () => {
+            const local = await planStack("prod", ["target=ecs", "imageBuilder=local"]);
+            const image = one(local, "docker-build:index:Image");
             const digest = contextDigest(APP_DIR, "linux/amd64").sha256;
             assert.deepStrictEqual(input(image, "context"), { location: "app" });
             assert.deepStrictEqual(input(image, "dockerfile"), { location: "app/Dockerfile" });
             assert.deepStrictEqual(input(image, "platforms"), ["linux/amd64"]);
-            const buildId = one(prod, "random:index/randomId:RandomId", "-image-build");
+            const buildId = one(local, "random:index/randomId:RandomId", "-image-build");
             assert.deepStrictEqual(input(buildId, "keepers"), {
                 files: contextDigest(APP_DIR, "linux/amd64").buildSha256, context: "app", dockerfile: "app/Dockerfile", builder: "docker-build 0.0.22",
             });
@@ -79,7 +80,7 @@ describe("target: ecs", function () {
             const [registry] = input<{ address: string; username: string; password: string }[]>(image, "registries");
             assert.deepStrictEqual(registry, { address: "123456789012.dkr.ecr.us-east-1.amazonaws.com/flask-app-prod", username: "AWS", password: "[secret]" });
             // The task runs exactly the pushed digest.
-            assert.match(containers(prod)[0].image, new RegExp(`^123456789012\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/flask-app-prod:amd64-${digest.slice(0, 12)}-[0-9a-f]{8}@sha256:[0-9a-f]{64}$`));
+            assert.match(containers(local)[0].image, new RegExp(`^123456789012\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/flask-app-prod:amd64-${digest.slice(0, 12)}-[0-9a-f]{8}@sha256:[0-9a-f]{64}$`));
         });
 
         it("digests what Docker receives: the .dockerignore'd tests do not change the tag, the code does", () => {
@@ -99,7 +100,7 @@ describe("target: ecs", function () {
         });
 
         it("builds for arm64 and runs the tasks on ARM64 when imagePlatform says so", async () => {
-            const arm = await planStack("dev", ["target=ecs", "imagePlatform=linux/arm64"]);
+            const arm = await planStack("dev", ["target=ecs", "imagePlatform=linux/arm64", "imageBuilder=local"]);
             assert.deepStrictEqual(input(one(arm, "docker-build:index:Image"), "platforms"), ["linux/arm64"]);
             assert.match(input<string[]>(one(arm, "docker-build:index:Image"), "tags")[0], /:arm64-[0-9a-f]{12}-[0-9a-f]{8}$/);
             assert.deepStrictEqual(input(one(arm, "aws:ecs/taskDefinition:TaskDefinition"), "runtimePlatform"), { cpuArchitecture: "ARM64", operatingSystemFamily: "LINUX" });
@@ -288,7 +289,8 @@ describe("target: ecs", function () {
             const td = one(prod, "aws:ecs/taskDefinition:TaskDefinition");
             const execRole = one(prod, "aws:iam/role:Role", "-ecs-execution");
             assert.strictEqual(input(execRole, "managedPolicyArns"), undefined);
-            const policies = all(prod, "aws:iam/rolePolicy:RolePolicy").filter((p) => p.name.includes("-ecs-"));
+            // The image builder's role (components/codeBuildImage.ts) is tested in test/codebuildImage.test.ts.
+            const policies = all(prod, "aws:iam/rolePolicy:RolePolicy").filter((p) => p.name.includes("-ecs-") && !p.name.includes("-codebuild-"));
             assert.deepStrictEqual(policies.map((p) => p.name), ["flask-app-ecs-execution"]);
             const statements = parsePolicy(policies[0]).Statement;
             const repoArn = "arn:aws:ecr:us-east-1:123456789012:repository/flask-app-prod";
@@ -375,14 +377,16 @@ describe("target: ecs", function () {
             assert.deepStrictEqual([d.added, d.removed], [[], []], "no resource created or deleted");
             const changed = [...d.changed.entries()].map(([urn, keys]) => [urn.split("::").pop(), keys]).sort();
             assert.deepStrictEqual(changed, [
-                ["flask-app-ecs-image", ["labels", "tags"]],
-                ["flask-app-ecs-image-build", ["keepers"]],
+                // The context object (a new content-addressed key) and the build step; see
+                // test/codebuildImage.test.ts for the same with imageBuilder local.
+                ["flask-app-ecs-image-codebuild-context", ["key", "source"]],
+                ["flask-app-ecs-image-codebuild-image-build", ["contextSha256", "key", "tag"]],
                 ["flask-app-ecs-service", ["taskDefinition"]],
                 ["flask-app-ecs-task", ["containerDefinitions"]],
                 ["flask-app-release-check", ["release"]], // the new tag, checked on the live endpoint
             ]);
-            const image = one(after, "docker-build:index:Image");
-            assert.notDeepStrictEqual(input(image, "tags"), input(one(dev, "docker-build:index:Image"), "tags"));
+            const build = one(after, "pulumi-nodejs:dynamic/codebuild:ImageBuild");
+            assert.notStrictEqual(input(build, "tag"), input(one(dev, "pulumi-nodejs:dynamic/codebuild:ImageBuild"), "tag"));
             // The service moves to the new revision in place: an update, never a replacement.
             assert.notStrictEqual(input(one(after, "awsx:ecs:FargateService"), "taskDefinition"), input(one(dev, "awsx:ecs:FargateService"), "taskDefinition"));
         });

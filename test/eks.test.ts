@@ -313,15 +313,22 @@ describe("target: eks", function () {
             const d = diffPlans(dev, after);
             assert.deepStrictEqual([d.added, d.removed], [[], []]);
             const changed = [...d.changed.entries()].map(([urn, keys]) => [urn.split("::").pop(), keys]).sort();
-            assert.deepStrictEqual(changed, [["flask-app-eks-deployment", ["spec"]], ["flask-app-eks-image", ["labels", "tags"]], ["flask-app-eks-image-build", ["keepers"]],
-                ["flask-app-release-check", ["release"]]]);
+            // The context object and the CodeBuild build step (imageBuilder codebuild, the default),
+            // and the release check, whose release is the new tag.
+            assert.deepStrictEqual(changed, [
+                ["flask-app-eks-deployment", ["spec"]],
+                ["flask-app-eks-image-codebuild-context", ["key", "source"]],
+                ["flask-app-eks-image-codebuild-image-build", ["contextSha256", "key", "tag"]],
+                ["flask-app-release-check", ["release"]],
+            ]);
             const strip = (plan: PlanResult) => {
                 const spec = JSON.parse(JSON.stringify(one(plan, "kubernetes:apps/v1:Deployment").inputs.spec));
                 const container = spec.template.spec.containers[0];
                 delete container.image;
                 // The release the app reports is the image's tag (issue 11 §3): it moves with the image.
                 const release = container.env.find((e: { name: string }) => e.name === "APP_RELEASE");
-                assert.ok(container.image === undefined && release && one(plan, "docker-build:index:Image").inputs.tags!.toString().endsWith(`:${release.value}`));
+                const build = plan.resources.find((r) => r.urn.endsWith("::flask-app-eks-image-codebuild-image-build"));
+                assert.ok(container.image === undefined && release && build && build.inputs.tag === release.value);
                 delete release.value;
                 return spec;
             };

@@ -36,9 +36,10 @@ function up(memory: CloudMemory, appDir: string, sets: string[]): Promise<PlanRe
 describe("later runs against a cloud that remembers", function () {
     this.timeout(300000);
 
-    for (const target of ["ecs", "eks"] as const) {
-        describe(`target ${target}: the image`, () => {
-            const sets = target === "eks" ? [...EKS] : [`target=${target}`];
+    // Both image builders (issue 12): docker-build here, CodeBuild (the default) in the dynamic build step.
+    for (const [target, builder] of [["ecs", "local"], ["eks", "local"], ["ecs", "codebuild"], ["eks", "codebuild"]] as const) {
+        describe(`target ${target}, imageBuilder ${builder}: the image`, () => {
+            const sets = [...(target === "eks" ? [...EKS] : [`target=${target}`]), `imageBuilder=${builder}`];
 
             it("deploys from another machine (other umask) and after a revert to an image still in ECR", async () => {
                 const memory = new CloudMemory();
@@ -78,7 +79,7 @@ describe("later runs against a cloud that remembers", function () {
     it("the memory refuses what ECR refuses: a second push of an existing tag to an IMMUTABLE repository", async () => {
         // The harness's own check, on a pinned tag: two runs, the second from a machine with another umask.
         const memory = new CloudMemory();
-        await up(memory, checkout(0o022), ["target=ecs"]);
+        await up(memory, checkout(0o022), ["target=ecs", "imageBuilder=local"]);
         const repo = [...memory.repositories.values()][0];
         const [tag] = [...repo.tags.keys()];
         assert.throws(() => (memory as unknown as { push(ref: string, digest: string): void }).push(`123456789012.dkr.ecr.us-east-1.amazonaws.com/flask-app-dev:${tag}`, "sha256:other"),

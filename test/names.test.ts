@@ -88,6 +88,11 @@ export function nameLimits(r: PlannedResource): [string, number, number][] | und
             return named(128);
         case "aws:appautoscaling/policy:Policy":
             return named(255);
+        case "aws:codebuild/project:Project":
+            return [["name", s("name")!.length, 255]];
+        case "pulumi-nodejs:dynamic/codebuild:ImageBuild":
+            // `bucket`, `repositoryName` and `projectName` name the resources above.
+            return [];
         case "aws:s3/bucketObjectv2:BucketObjectv2":
             // `bucket` names the bucket above; the object key may be 1024 bytes (S3 object key naming).
             return [["key", s("key")!.length, 1024]];

@@ -1,0 +1,155 @@
+// Start-and-wait of one CodeBuild build of the app image, on the AWS SDK for JavaScript v3
+// (issue 12). Used by the dynamic provider in components/codeBuildImage.ts during `pulumi up`, by
+// the mock cloud (harness/cloudMemory.ts) for its rebuild decision, and tested against moto_server
+// and a local CodeBuild stub (test/codebuildRun.test.ts).
+//
+// Neither @pulumi/aws (7.48: codebuild has Project, Fleet, ReportGroup, ResourcePolicy,
+// SourceCredential, Webhook; nothing starts a build) nor the registry has a resource that runs a
+// build and waits; Terraform's `aws_codebuild_start_build` is a Terraform *action*
+// (hashicorp/terraform-provider-aws#44444), which the bridged provider does not expose.
+//
+// API shapes: CodeBuild API Reference, StartBuild (sourceTypeOverride, sourceLocationOverride
+// `<bucket>/<key>` for S3, buildspecOverride, environmentVariablesOverride) and BatchGetBuilds
+// (Build.buildStatus IN_PROGRESS | SUCCEEDED | FAILED | FAULT | STOPPED | TIMED_OUT, Build.phases[].contexts[]
+// {statusCode, message}, Build.logs.deepLink); ECR API Reference, DescribeImages (imageIds by
+// imageTag; ImageNotFoundException when the tag is not in the repository).
+import { BatchGetBuildsCommand, Build, CodeBuildClient, StartBuildCommand } from "@aws-sdk/client-codebuild";
+import { DescribeImagesCommand, ECRClient } from "@aws-sdk/client-ecr";
+
+/** The type token of the dynamic resource (components/codeBuildImage.ts `ImageBuild`: module codebuild). */
+export const IMAGE_BUILD_TYPE = "pulumi-nodejs:dynamic/codebuild:ImageBuild";
+
+/** The dynamic resource's inputs: where the context is, what to build and how long to wait. */
+export interface ImageBuildInputs {
+    readonly projectName: string;
+    readonly region: string;
+    readonly bucket: string;
+    /** Object key of the zipped context: `contexts/<content sha256>.zip`. */
+    readonly key: string;
+    /** `<arch>-<content digest>`: a new tag exactly when the content (or platform) is new. */
+    readonly tag: string;
+    readonly contextSha256: string;
+    readonly repositoryName: string;
+    readonly repositoryUrl: string;
+    readonly buildspec: string;
+    /** Upper bound on one `pulumi up`'s wait for the build (queue included). */
+    readonly waitSeconds: number;
+    readonly pollSeconds: number;
+}
+
+export interface ImageBuildOutputs extends ImageBuildInputs {
+    /** `sha256:...` of the pushed manifest, read back from ECR. */
+    readonly imageDigest: string;
+    /** `repo:tag@sha256:...`: what the task definition and the Deployment run. */
+    readonly imageUri: string;
+    /** The CodeBuild build that pushed it; "" when the tag was already in the repository. */
+    readonly buildId: string;
+}
+
+/**
+ * The inputs whose change means another image. Anything else (the wait bound, the buildspec's
+ * wording) is recorded without a build: the tag is the content, and an unchanged tag is an
+ * unchanged image.
+ */
+export const REBUILD_KEYS = ["projectName", "bucket", "key", "tag", "repositoryName", "repositoryUrl", "region"] as const;
+
+/** The rebuild-relevant keys that differ between the state and the program. */
+export function rebuildKeys(olds: Partial<ImageBuildInputs>, news: Partial<ImageBuildInputs>): string[] {
+    return REBUILD_KEYS.filter((k) => olds[k] !== news[k]);
+}
+
+export interface Clients {
+    readonly codebuild: CodeBuildClient;
+    readonly ecr: ECRClient;
+}
+
+/** Clients for the region, with the SDK's default credential chain (the one `pulumi up` runs with). */
+export function defaultClients(region: string): Clients {
+    return { codebuild: new CodeBuildClient({ region }), ecr: new ECRClient({ region }) };
+}
+
+export interface WaitOptions {
+    readonly sleep?: (ms: number) => Promise<void>;
+    readonly now?: () => number;
+}
+
+/** The manifest digest under `tag`, or undefined when the repository has no such tag. */
+export async function findImage(ecr: ECRClient, repositoryName: string, tag: string): Promise<string | undefined> {
+    try {
+        const out = await ecr.send(new DescribeImagesCommand({ repositoryName, imageIds: [{ imageTag: tag }] }));
+        return out.imageDetails?.[0]?.imageDigest;
+    } catch (e) {
+        if ((e as { name?: string }).name === "ImageNotFoundException") {
+            return undefined;
+        }
+        throw e;
+    }
+}
+
+/** Why a finished build failed, in one line per failed phase, with the log link. */
+export function describeFailure(build: Build): string {
+    const failed = (build.phases ?? []).filter((p) => p.phaseStatus !== undefined && p.phaseStatus !== "SUCCEEDED");
+    const reasons = failed.map((p) => {
+        const contexts = (p.contexts ?? []).map((c) => [c.statusCode, c.message].filter((s) => s).join(": ")).filter((s) => s !== "");
+        return `phase ${p.phaseType} ${p.phaseStatus}${contexts.length > 0 ? `: ${contexts.join("; ")}` : ""}`;
+    });
+    const link = build.logs?.deepLink ? ` Logs: ${build.logs.deepLink}` : " (no log link: the build did not start logging)";
+    return `CodeBuild build ${build.id} of project ${build.projectName} ended ${build.buildStatus}`
+        + `${reasons.length > 0 ? ` (${reasons.join("; ")})` : ""}.${link}`;
+}
+
+/**
+ * Pushes `inputs.tag` unless ECR already holds it (a revert to content whose image has not expired:
+ * IMMUTABLE tags mean the image under it is that content's), then returns the manifest digest.
+ * A build is started from the context object, waited for up to `waitSeconds`, and its failure
+ * reason and log link are the error.
+ */
+export async function buildImage(clients: Clients, inputs: ImageBuildInputs, opts: WaitOptions = {}): Promise<{ imageDigest: string; buildId: string }> {
+    const existing = await findImage(clients.ecr, inputs.repositoryName, inputs.tag);
+    if (existing) {
+        return { imageDigest: existing, buildId: "" };
+    }
+    const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    const now = opts.now ?? Date.now;
+    const deadline = now() + inputs.waitSeconds * 1000;
+    const started = await clients.codebuild.send(new StartBuildCommand({
+        projectName: inputs.projectName,
+        // The project has no source of its own; each build reads the one content-addressed object.
+        sourceTypeOverride: "S3",
+        sourceLocationOverride: `${inputs.bucket}/${inputs.key}`,
+        // The same text as the project's buildspec: with the source overridden, a build would
+        // otherwise look for buildspec.yml in the context (StartBuild, buildspecOverride).
+        buildspecOverride: inputs.buildspec,
+        environmentVariablesOverride: [
+            { name: "IMAGE_TAG", value: inputs.tag, type: "PLAINTEXT" },
+            { name: "CONTEXT_SHA256", value: inputs.contextSha256, type: "PLAINTEXT" },
+        ],
+    }));
+    const id = started.build?.id;
+    if (!id) {
+        throw new Error(`CodeBuild StartBuild on project ${inputs.projectName} returned no build id`);
+    }
+    for (;;) {
+        const out = await clients.codebuild.send(new BatchGetBuildsCommand({ ids: [id] }));
+        const build = out.builds?.[0];
+        if (!build) {
+            throw new Error(`CodeBuild build ${id} not found by BatchGetBuilds${out.buildsNotFound?.length ? ` (buildsNotFound: ${out.buildsNotFound.join(", ")})` : ""}`);
+        }
+        if (build.buildStatus === "SUCCEEDED") {
+            const digest = await findImage(clients.ecr, inputs.repositoryName, inputs.tag);
+            if (!digest) {
+                throw new Error(`CodeBuild build ${id} succeeded but ${inputs.repositoryName}:${inputs.tag} is not in ECR; check the buildspec's push.${build.logs?.deepLink ? ` Logs: ${build.logs.deepLink}` : ""}`);
+            }
+            return { imageDigest: digest, buildId: id };
+        }
+        if (build.buildStatus !== "IN_PROGRESS") {
+            throw new Error(describeFailure(build));
+        }
+        if (now() >= deadline) {
+            throw new Error(`CodeBuild build ${id} still ${build.buildStatus} (phase ${build.currentPhase}) after ${inputs.waitSeconds} s; `
+                + `it keeps running until the project's timeout. Run pulumi up again once it has finished: the image is then found in ECR and not built twice.`
+                + `${build.logs?.deepLink ? ` Logs: ${build.logs.deepLink}` : ""}`);
+        }
+        await sleep(Math.min(inputs.pollSeconds * 1000, Math.max(0, deadline - now())));
+    }
+}
