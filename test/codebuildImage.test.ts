@@ -188,6 +188,8 @@ describe("image builder (issue 12)", function () {
                 ["flask-app-ecs-image-codebuild-image-build", ["contextSha256", "key", "tag"]],
                 ["flask-app-ecs-service", ["taskDefinition"]],
                 ["flask-app-ecs-task", ["containerDefinitions"]],
+                // The release the app reports is the new tag: the live check runs again.
+                ["flask-app-release-check", ["release"]],
             ]);
         });
 
@@ -206,6 +208,8 @@ describe("image builder (issue 12)", function () {
                 ["flask-app-ecs-image-build", ["keepers"]],
                 ["flask-app-ecs-service", ["taskDefinition"]],
                 ["flask-app-ecs-task", ["containerDefinitions"]],
+                // The release the app reports is the new tag: the live check runs again.
+                ["flask-app-release-check", ["release"]],
             ]);
         });
     });
