@@ -2,9 +2,15 @@
 // exactly the same code.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { Dashboard } from "./components/dashboard";
 import { Database } from "./components/database";
 import { Domain } from "./components/domain";
+import { MaintenanceRule } from "./components/maintenance";
+import { Monitoring } from "./components/monitoring";
 import { Network } from "./components/network";
+import { PlatformAlarms } from "./components/platformAlarms";
+import { Notifications } from "./components/notifications";
+import { WebFirewall } from "./components/waf";
 import { loadConfig } from "./config";
 import { applyIamGuardrails } from "./lib/iamGuardrails";
 import { getTarget, implementedTargets } from "./targets";
@@ -51,9 +57,20 @@ export function program(options: ProgramOptions = {}): StackOutputs {
         ? new Domain(`${config.appName}-domain`, { domainName: config.domain.name, zoneName: config.domain.zoneName })
         : undefined;
 
+    // issue 13: the alarm topic and the web ACL outlive targets too (target-neutral names).
+    const ops = config.operations;
+    const notifications = new Notifications(`${config.appName}-alarms`, {
+        namePrefix: config.namePrefix,
+        emails: ops.emails,
+        httpsEndpoint: ops.httpsEndpoint,
+        keyDeletionWindowDays: config.database.deletionProtection ? 30 : 7,
+    });
+    const firewall = ops.waf.enabled ? new WebFirewall(`${config.appName}-waf`, { namePrefix: config.namePrefix, rateLimit: ops.waf.rateLimit }) : undefined;
+
     // 3. The platform the stack names.
     const out = getTarget(config.target).deploy({
         config, network, database, domain,
+        webAclArn: firewall?.arn,
         appDir: options.appDir ?? path.join(__dirname, "app"),
         buildDir: options.buildDir ?? path.join(__dirname, ".build"),
     });
@@ -63,6 +80,38 @@ export function program(options: ProgramOptions = {}): StackOutputs {
         domain.alias(`${config.appName}-alias`, out.endpoint, { parent: domain });
     }
 
+    // 5. Operations (issue 13), on whichever load balancer and platform serve: the web ACL and the
+    //    maintenance page where the stack attaches them itself (EKS takes both from the Ingress),
+    //    alarms to the stack's topic, and the stack's one dashboard.
+    const lb = out.ops.loadBalancer;
+    if (firewall && out.ops.stackOwnsListenerRules) {
+        firewall.associate(`${config.appName}-waf-association`, lb.arn, { dependsOn: out.ops.dependsOn });
+    }
+    if (ops.maintenanceMode && out.ops.stackOwnsListenerRules) {
+        new MaintenanceRule(`${config.appName}-maintenance`, { appName: config.appName, loadBalancerArn: lb.arn, port: out.ops.servingPort, dependsOn: out.ops.dependsOn });
+    }
+    const alarmInputs = {
+        namePrefix: config.namePrefix,
+        ops,
+        loadBalancer: lb,
+        platform: out.ops.platform,
+        dbIdentifier: database.identifier,
+        dbAllocatedStorageGiB: config.database.allocatedStorage,
+        minCapacity: config.scaling.min,
+        topicArn: notifications.topicArn,
+    };
+    const monitoring = new Monitoring(`${config.appName}-monitoring`, alarmInputs);
+    // The platform's own signals belong to the target: its alarms go with it on a switch.
+    const platformAlarms = new PlatformAlarms(`${config.appName}-platform-alarms`, alarmInputs, { parent: out.ops.component });
+    const dashboard = new Dashboard(`${config.appName}-dashboard`, {
+        dashboardName: config.namePrefix,
+        title: `${config.appName} (${config.stack})`,
+        loadBalancer: lb,
+        dbIdentifier: database.identifier,
+        platform: out.ops.platform,
+        alarmArns: [...monitoring.alarmArns, ...platformAlarms.alarmArns],
+    });
+
     return {
         target: config.target,
         url: out.url,
@@ -71,5 +120,9 @@ export function program(options: ProgramOptions = {}): StackOutputs {
         vpcId: network.vpcId,
         databaseEndpoint: pulumi.interpolate`${database.address}:${database.port}`,
         databaseSecretArn: database.secretArn,
+        alarmTopicArn: notifications.topicArn,
+        dashboardUrl: dashboard.url,
+        ...(firewall ? { webAclArn: firewall.arn } : {}),
+        maintenanceMode: ops.maintenanceMode,
     };
 }

@@ -9,7 +9,7 @@ import { ContainerImage } from "../components/containerImage";
 import { fargateMemoryChoices, StackConfig } from "../config";
 import { gunicornWorkers } from "../lib/sizing";
 import { SSL_POLICY } from "./beanstalk";
-import { Target, TargetArgs, TargetOutputs } from "./types";
+import { Target, TargetArgs, TargetOps, TargetOutputs } from "./types";
 
 /** The container's name in the task definition; the load balancer and logs refer to it. */
 export const CONTAINER_NAME = "app";
@@ -40,6 +40,8 @@ export class EcsTarget extends pulumi.ComponentResource {
     readonly loadBalancerDnsName: pulumi.Output<string>;
     /** The ALB, for the stack's alias record. */
     readonly endpoint: TargetOutputs["endpoint"];
+    /** The ALB and the service, for the stack's operations (issue 13). */
+    readonly ops: TargetOps;
 
     constructor(name: string, args: EcsTargetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:ecs:EcsTarget", name, {}, opts);
@@ -302,6 +304,14 @@ export class EcsTarget extends pulumi.ComponentResource {
         }
 
         this.endpoint = { dnsName: alb.loadBalancer.dnsName, zoneId: alb.loadBalancer.zoneId };
+        this.ops = {
+            loadBalancer: { arn: alb.loadBalancer.arn, arnSuffix: alb.loadBalancer.arnSuffix, targetGroupArnSuffix: targetGroup.arnSuffix },
+            component: this,
+            stackOwnsListenerRules: true,
+            servingPort: domain ? 443 : 80,
+            platform: { kind: "ecs", clusterName: cluster.name, serviceName, serviceArn: service.service.arn },
+            dependsOn: [alb, service],
+        };
         this.url = domain ? domain.url : pulumi.interpolate`http://${alb.loadBalancer.dnsName}`;
         this.healthUrl = pulumi.interpolate`${this.url}/health`;
         this.imageUri = image.imageUri;
@@ -383,6 +393,7 @@ export const ecs: Target = {
             url: t.url,
             healthUrl: t.healthUrl,
             endpoint: t.endpoint,
+            ops: t.ops,
             extra: {
                 imageUri: t.imageUri,
                 repositoryUrl: t.repositoryUrl,

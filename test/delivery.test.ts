@@ -203,7 +203,8 @@ describe("deploy role permissions", function () {
         for (const target of TARGET_NAMES) {
             variants.push({ stack, sets: [...(target === "eks" ? EKS : [`target=${target}`]), `iamPermissionsBoundary=${BOUNDARY}`] });
         }
-        variants.push({ stack, sets: ["target=ecs", "domainName=app.example.com"] });
+        // issue 13: subscriptions and maintenance mode's listener lookup appear only when configured.
+        variants.push({ stack, sets: ["target=ecs", "domainName=app.example.com", "maintenanceMode=true", "alarmEmails[0]=oncall@example.com", "alarmHttpsEndpoint=https://hooks.example.com/alarms"] });
     }
     const plans: { name: string; plan: PlanResult }[] = [];
     before(async function () {
