@@ -32,15 +32,14 @@ export function maintenanceResponse(appName: string): { contentType: string; sta
 
 /**
  * Ingress annotations for the Load Balancer Controller (docs/guide/ingress/annotations.md):
- * `wafv2-acl-arn` associates the web ACL with the Ingress's ALB (the controller's IAM policy
- * allows wafv2:AssociateWebACL, targets/iam/), and `actions.<name>` defines the fixed response a
+ * `wafv2-acl-arn` associates the web ACL with the Ingress's ALB, or with `none` disassociates it
+ * (the controller's IAM policy allows wafv2:AssociateWebACL and DisassociateWebACL, targets/iam/), and `actions.<name>` defines the fixed response a
  * rule whose backend is `<name>:use-annotation` answers.
  */
 export function ingressOperationsAnnotations(i: { webAclArn?: pulumi.Input<string>; maintenance: boolean; appName: string }): Record<string, pulumi.Input<string>> {
-    const annotations: Record<string, pulumi.Input<string>> = {};
-    if (i.webAclArn !== undefined) {
-        annotations["alb.ingress.kubernetes.io/wafv2-acl-arn"] = i.webAclArn;
-    }
+    // "none" when off: the controller leaves an ACL associated while the annotation is absent (a
+    // fix for detaching ACLs others attached, v2.8.2), so turning `waf` off must say so explicitly.
+    const annotations: Record<string, pulumi.Input<string>> = { "alb.ingress.kubernetes.io/wafv2-acl-arn": i.webAclArn ?? "none" };
     if (i.maintenance) {
         annotations[`alb.ingress.kubernetes.io/actions.${MAINTENANCE_ACTION}`] = JSON.stringify({ type: "fixed-response", fixedResponseConfig: maintenanceResponse(i.appName) });
     }

@@ -327,7 +327,8 @@ describe("operations (issue 13)", function () {
             assert.strictEqual(annotations["alb.ingress.kubernetes.io/wafv2-acl-arn"], eks.outputs.webAclArn);
             assert.match(String(eks.outputs.webAclArn), /^arn:aws:wafv2:us-east-1:123456789012:regional\/webacl\/flask-app-prod-waf\//);
             const devIngress = (one(plan("dev", "eks"), "kubernetes:networking.k8s.io/v1:Ingress").inputs.metadata as { annotations: Record<string, string> }).annotations;
-            assert.strictEqual(devIngress["alb.ingress.kubernetes.io/wafv2-acl-arn"], undefined);
+            // Off says so: the controller keeps an ACL associated while the annotation is absent.
+            assert.strictEqual(devIngress["alb.ingress.kubernetes.io/wafv2-acl-arn"], "none");
             // The controller's IAM policy lets it associate the ACL.
             const lbcPolicy = all(eks, "aws:iam/rolePolicy:RolePolicy").find((r) => r.name.endsWith("-load-balancer-controller"))!;
             assert.ok(input<string>(lbcPolicy, "policy").includes("wafv2:AssociateWebACL"));
