@@ -149,8 +149,9 @@ export function platformAlarmSpecs(i: AlarmInputs): AlarmSpec[] {
     const p = i.platform;
     switch (p.kind) {
         case "beanstalk":
-            // Enhanced health publishes EnvironmentHealth by default (Elastic Beanstalk DG,
-            // health-enhanced-cloudwatch: the one metric published without a config document).
+            // Enhanced health (on for every environment here) publishes EnvironmentHealth without a
+            // ConfigDocument (Elastic Beanstalk DG, health-enhanced-cloudwatch; from that page as
+            // remembered, not re-read offline: README, Operations, lists it as unverified).
             // 0 Ok, 1 Info, 5 Unknown, 10 No data, 15 Warning, 20 Degraded, 25 Severe.
             return [{
                 id: "environment-health", namespace: "AWS/ElasticBeanstalk", metricName: "EnvironmentHealth", dimensions: { EnvironmentName: p.environmentName },
