@@ -4,6 +4,7 @@
 // `Pulumi.yaml` declares the same keys for the CLI; test/config.test.ts keeps the two in step.
 import * as pulumi from "@pulumi/pulumi";
 import { longestStackName, nameProblems } from "./lib/names";
+import { defaultMaxConnections, instanceClassMemoryGiB } from "./lib/rdsMemory";
 
 export const TARGET_NAMES = ["beanstalk", "ecs", "eks"] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
@@ -321,6 +322,63 @@ export const CONFIG_SCHEMA = {
         type: "string", default: "codebuild", oneOf: IMAGE_BUILDERS,
         description: "ECS and EKS: where the container image is built. codebuild: an AWS CodeBuild project of the stack builds and pushes it (no Docker where pulumi up runs, e.g. Pulumi Deployments; native arm64 builds). local: docker-build on the machine running pulumi up (needs a Docker daemon, and QEMU for a foreign platform).",
     },
+    // --- issue 13: operations (notifications, alarms, dashboard, WAF, maintenance mode) ---
+    alarmEmails: {
+        type: "array", default: [], itemPattern: /^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i, itemHint: "an email address, e.g. oncall@example.com",
+        description: "Addresses subscribed to the stack's alarm topic (each must confirm the email AWS sends). Empty: no email subscription.",
+    },
+    alarmHttpsEndpoint: {
+        type: "string", pattern: /^https:\/\/[^\s]+$/, patternHint: "an https:// URL, e.g. https://events.pagerduty.com/integration/<key>/enqueue",
+        description: "Optional. An HTTPS endpoint (pager, chat webhook) subscribed to the alarm topic; it must confirm the subscription.",
+    },
+    alarmTarget5xxCount: {
+        type: "integer", default: 25, min: 1, max: 1000000,
+        description: "Alarm when the app (the load balancer's targets) answers more than this many 5xx in 5 minutes.",
+    },
+    alarmLb5xxCount: {
+        type: "integer", default: 25, min: 1, max: 1000000,
+        description: "Alarm when the load balancer itself answers more than this many 5xx in 5 minutes (no healthy target, timeouts, resets).",
+    },
+    alarmP99LatencyMs: {
+        type: "integer", default: 2000, min: 50, max: 60000,
+        description: "Alarm when the 99th percentile target response time stays above this many milliseconds for 15 minutes.",
+    },
+    alarmDbCpuPercent: {
+        type: "integer", default: 90, min: 10, max: 100,
+        description: "Alarm when the database's average CPU stays above this percentage for 15 minutes.",
+    },
+    alarmDbFreeStoragePercent: {
+        type: "integer", default: 10, min: 1, max: 50,
+        description: "Alarm when the database's free storage falls below this percentage of dbAllocatedStorage.",
+    },
+    alarmDbFreeMemoryPercent: {
+        type: "integer", default: 5, min: 1, max: 50,
+        description: "Alarm when the database's freeable memory falls below this percentage of the instance class's memory.",
+    },
+    alarmDbConnectionsPercent: {
+        type: "integer", default: 80, min: 10, max: 100,
+        description: "Alarm when database connections exceed this percentage of max_connections (derived from the instance class, or alarmDbMaxConnections).",
+    },
+    alarmDbMaxConnections: {
+        type: "integer", default: 0, min: 0, max: 262143,
+        description: "The database's max_connections, for the connections alarm. 0: derived from dbInstanceClass as RDS's default parameter group does.",
+    },
+    alarmMissingDataIsOutage: {
+        type: "boolean", default: false,
+        description: "Alarms whose silence means an outage (no healthy host count, no environment health, no running-task metric) fire on missing data.",
+    },
+    waf: {
+        type: "boolean", default: false,
+        description: "Put an AWS WAF web ACL (managed rules and a per-IP rate limit) in front of the load balancer.",
+    },
+    wafRateLimit: {
+        type: "integer", default: 2000, min: 10, max: 2000000000,
+        description: "WAF: requests one IP may send in 5 minutes before it is blocked (/health and /ready are not counted).",
+    },
+    maintenanceMode: {
+        type: "boolean", default: false,
+        description: "Answer every public request with a 503 maintenance page at the load balancer; the app keeps running and is not redeployed.",
+    },
     iamPermissionsBoundary: {
         type: "string", pattern: /^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/, patternHint: "an IAM managed policy ARN, e.g. arn:aws:iam::123456789012:policy/flask-platform/dev/app-boundary",
         description: "Optional. Set when deploying through the delivery project's role: every IAM role and instance profile the program creates gets this permissions boundary and the IAM path /<project>/<stack>/ that role may write (delivery/README).",
@@ -410,6 +468,28 @@ export interface StackConfig {
         /** Networks allowed on the public API endpoint; empty: the endpoint is private only. */
         readonly publicAccessCidrs: readonly string[];
     };
+    /** issue 13: who is paged, on what, and what guards the public endpoint. */
+    readonly operations: OperationsConfig;
+}
+
+/** Notifications, alarm thresholds, WAF and maintenance mode (issue 13). */
+export interface OperationsConfig {
+    readonly emails: readonly string[];
+    readonly httpsEndpoint?: string;
+    readonly target5xxCount: number;
+    readonly lb5xxCount: number;
+    readonly p99LatencyMs: number;
+    readonly dbCpuPercent: number;
+    readonly dbFreeStoragePercent: number;
+    readonly dbFreeMemoryPercent: number;
+    readonly dbConnectionsPercent: number;
+    /** max_connections the connections alarm is judged against (configured or derived). */
+    readonly dbMaxConnections: number;
+    /** Memory of the database's instance class in GiB; undefined when the class is not in lib/rdsMemory.ts. */
+    readonly dbMemoryGiB?: number;
+    readonly missingDataIsOutage: boolean;
+    readonly waf: { readonly enabled: boolean; readonly rateLimit: number };
+    readonly maintenanceMode: boolean;
 }
 
 /** Thrown with every problem found; each line names the key, the bad value and what is allowed. */
@@ -647,6 +727,30 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
     // Issue 11 §3. Both keys read always, so a bad timeout is reported while the check is off too.
     const verifyTimeoutSeconds = r.must("verifyTimeoutSeconds");
     const verify = r.must("verifyDeploy") ? { timeoutSeconds: verifyTimeoutSeconds } : undefined;
+    // issue 13: the connections alarm needs max_connections; derived from the class where known.
+    const dbInstanceClass = r.must("dbInstanceClass");
+    const dbMemoryGiB = instanceClassMemoryGiB(dbInstanceClass);
+    const configuredMaxConnections = r.must("alarmDbMaxConnections");
+    if (configuredMaxConnections === 0 && dbMemoryGiB === undefined) {
+        problems.push(`alarmDbMaxConnections must be set for dbInstanceClass ${quote(dbInstanceClass)}: its memory (and so RDS's default max_connections) is not known to this program; `
+            + "set it to the instance's max_connections (SHOW max_connections), or use a t3/t4g, m5/m6g/m6i/m7g/m7i/m8g or r5/r6g/r6i/r7g/r7i/r8g class");
+    }
+    const operations: OperationsConfig = {
+        emails: r.must("alarmEmails"),
+        httpsEndpoint: r.get("alarmHttpsEndpoint"),
+        target5xxCount: r.must("alarmTarget5xxCount"),
+        lb5xxCount: r.must("alarmLb5xxCount"),
+        p99LatencyMs: r.must("alarmP99LatencyMs"),
+        dbCpuPercent: r.must("alarmDbCpuPercent"),
+        dbFreeStoragePercent: r.must("alarmDbFreeStoragePercent"),
+        dbFreeMemoryPercent: r.must("alarmDbFreeMemoryPercent"),
+        dbConnectionsPercent: r.must("alarmDbConnectionsPercent"),
+        dbMaxConnections: configuredMaxConnections > 0 ? configuredMaxConnections : defaultMaxConnections(dbMemoryGiB ?? 0),
+        dbMemoryGiB,
+        missingDataIsOutage: r.must("alarmMissingDataIsOutage"),
+        waf: { enabled: r.must("waf"), rateLimit: r.must("wafRateLimit") },
+        maintenanceMode: r.must("maintenanceMode"),
+    };
     const config: StackConfig = {
         project,
         stack,
@@ -707,6 +811,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             publicAccessCidrs,
             addonVersions: Object.fromEntries(r.must("eksAddonVersions").split(",").filter((p) => p !== "").map((p) => p.split("=") as [string, string])),
         },
+        operations,
     };
     if (problems.length > 0) {
         throw new ConfigError(problems);

@@ -2,10 +2,16 @@
 // exactly the same code.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { Dashboard } from "./components/dashboard";
 import { Database } from "./components/database";
 import { Domain } from "./components/domain";
+import { MaintenanceRule } from "./components/maintenance";
+import { Monitoring } from "./components/monitoring";
 import { Network } from "./components/network";
+import { Notifications } from "./components/notifications";
+import { PlatformAlarms } from "./components/platformAlarms";
 import { ReleaseVerification } from "./components/releaseVerification";
+import { WebFirewall } from "./components/waf";
 import { loadConfig } from "./config";
 import { applyIamGuardrails } from "./lib/iamGuardrails";
 import { scratchDir } from "./lib/scratch";
@@ -53,9 +59,20 @@ export function program(options: ProgramOptions = {}): StackOutputs {
         ? new Domain(`${config.appName}-domain`, { domainName: config.domain.name, zoneName: config.domain.zoneName })
         : undefined;
 
+    // issue 13: the alarm topic and the web ACL outlive targets too (target-neutral names).
+    const ops = config.operations;
+    const notifications = new Notifications(`${config.appName}-alarms`, {
+        namePrefix: config.namePrefix,
+        emails: ops.emails,
+        httpsEndpoint: ops.httpsEndpoint,
+        keyDeletionWindowDays: config.database.deletionProtection ? 30 : 7,
+    });
+    const firewall = ops.waf.enabled ? new WebFirewall(`${config.appName}-waf`, { namePrefix: config.namePrefix, rateLimit: ops.waf.rateLimit }) : undefined;
+
     // 3. The platform the stack names.
     const out = getTarget(config.target).deploy({
         config, network, database, domain,
+        webAclArn: firewall?.arn,
         appDir: options.appDir ?? path.join(__dirname, "app"),
         buildDir: options.buildDir ?? scratchDir(),
     });
@@ -66,7 +83,9 @@ export function program(options: ProgramOptions = {}): StackOutputs {
     // 5. The deploy verified on the live endpoint (issue 11 §3): after the rollout and the DNS record,
     //    since the URL is the domain when one is set (checked earlier, it would see the old target
     //    on a move). Outside the target, so a move updates it instead of replacing it.
-    if (config.verify) {
+    //    Not while maintenance mode answers 503 at the load balancer: the check could never pass; it
+    //    is created, and so runs, when maintenance mode is switched off.
+    if (config.verify && !ops.maintenanceMode) {
         new ReleaseVerification(`${config.appName}-release-check`, {
             url: out.url,
             release: out.release.value,
@@ -75,6 +94,38 @@ export function program(options: ProgramOptions = {}): StackOutputs {
             timeoutSeconds: config.verify.timeoutSeconds,
         }, { dependsOn: [...out.release.rollout, ...(alias ? [alias] : [])] });
     }
+
+    // 6. Operations (issue 13), on whichever load balancer and platform serve: the web ACL and the
+    //    maintenance page where the stack attaches them itself (EKS takes both from the Ingress),
+    //    alarms to the stack's topic, and the stack's one dashboard.
+    const lb = out.ops.loadBalancer;
+    if (firewall && out.ops.stackOwnsListenerRules) {
+        firewall.associate(`${config.appName}-waf-association`, lb.arn, { dependsOn: out.ops.dependsOn });
+    }
+    if (ops.maintenanceMode && out.ops.stackOwnsListenerRules) {
+        new MaintenanceRule(`${config.appName}-maintenance`, { appName: config.appName, loadBalancerArn: lb.arn, port: out.ops.servingPort, dependsOn: out.ops.dependsOn });
+    }
+    const alarmInputs = {
+        namePrefix: config.namePrefix,
+        ops,
+        loadBalancer: lb,
+        platform: out.ops.platform,
+        dbIdentifier: database.identifier,
+        dbAllocatedStorageGiB: config.database.allocatedStorage,
+        minCapacity: config.scaling.min,
+        topicArn: notifications.topicArn,
+    };
+    const monitoring = new Monitoring(`${config.appName}-monitoring`, alarmInputs);
+    // The platform's own signals belong to the target: its alarms go with it on a switch.
+    const platformAlarms = new PlatformAlarms(`${config.appName}-platform-alarms`, alarmInputs, { parent: out.ops.component });
+    const dashboard = new Dashboard(`${config.appName}-dashboard`, {
+        dashboardName: config.namePrefix,
+        title: `${config.appName} (${config.stack})`,
+        loadBalancer: lb,
+        dbIdentifier: database.identifier,
+        platform: out.ops.platform,
+        alarmArns: [...monitoring.alarmArns, ...platformAlarms.alarmArns],
+    });
 
     return {
         target: config.target,
@@ -85,5 +136,9 @@ export function program(options: ProgramOptions = {}): StackOutputs {
         vpcId: network.vpcId,
         databaseEndpoint: pulumi.interpolate`${database.address}:${database.port}`,
         databaseSecretArn: database.secretArn,
+        alarmTopicArn: notifications.topicArn,
+        dashboardUrl: dashboard.url,
+        ...(firewall ? { webAclArn: firewall.arn } : {}),
+        maintenanceMode: ops.maintenanceMode,
     };
 }

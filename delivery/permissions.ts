@@ -108,6 +108,20 @@ export const GRANTS: Readonly<Record<string, readonly string[]>> = {
     "aws:acm/certificateValidation:CertificateValidation": ["acm:DescribeCertificate"],
     "aws:route53/record:Record": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetChange", "route53:GetHostedZone"],
     "aws:route53/getZone:getZone": ["route53:ListHostedZones", "route53:GetHostedZone", "route53:ListTagsForResource"],
+    // Operations (issue 13): the alarm topic, alarms, dashboard, ECS deployment events, WAF and the
+    // load balancer lookups (Service Authorization Reference: Amazon SNS, CloudWatch, EventBridge, AWS WAF V2, ELB v2).
+    "aws:sns/topic:Topic": ["sns:CreateTopic", "sns:DeleteTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:ListTagsForResource", "sns:TagResource", "sns:UntagResource", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Decrypt"],
+    "aws:sns/topicPolicy:TopicPolicy": ["sns:SetTopicAttributes", "sns:GetTopicAttributes"],
+    "aws:sns/topicSubscription:TopicSubscription": ["sns:Subscribe", "sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:ListSubscriptionsByTopic", "sns:GetTopicAttributes"],
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:EnableAlarmActions", "cloudwatch:DisableAlarmActions", "cloudwatch:ListTagsForResource", "cloudwatch:TagResource", "cloudwatch:UntagResource"],
+    "aws:cloudwatch/dashboard:Dashboard": ["cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards"],
+    "aws:cloudwatch/eventRule:EventRule": ["events:PutRule", "events:DeleteRule", "events:DescribeRule", "events:EnableRule", "events:DisableRule", "events:ListTagsForResource", "events:TagResource", "events:UntagResource", "events:ListTargetsByRule"],
+    "aws:cloudwatch/eventTarget:EventTarget": ["events:PutTargets", "events:RemoveTargets", "events:ListTargetsByRule"],
+    "aws:wafv2/webAcl:WebAcl": ["wafv2:CreateWebACL", "wafv2:DeleteWebACL", "wafv2:UpdateWebACL", "wafv2:GetWebACL", "wafv2:ListWebACLs", "wafv2:ListTagsForResource", "wafv2:TagResource", "wafv2:UntagResource"],
+    "aws:wafv2/webAclAssociation:WebAclAssociation": ["wafv2:AssociateWebACL", "wafv2:DisassociateWebACL", "wafv2:GetWebACLForResource", "wafv2:GetWebACL", "elasticloadbalancing:SetWebACL"],
+    "aws:lb/getLoadBalancer:getLoadBalancer": ["elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags"],
+    "aws:lb/getTargetGroup:getTargetGroup": ["elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTags"],
+    "aws:lb/getListener:getListener": ["elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTags"],
     // Caller identity and region need no permission (STS GetCallerIdentity is always allowed).
     "aws:index/getCallerIdentity:getCallerIdentity": [],
     "aws:index/getRegion:getRegion": [],

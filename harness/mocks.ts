@@ -148,6 +148,26 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 return { id: region === "us-east-1" ? "Z35SXDOTRQ7X7K" : `Z${hex(`alb${region}`, 13).toUpperCase()}`, region };
             case "aws:elb/getHostedZoneId:getHostedZoneId":
                 return { id: "Z35SXDOTRQ7X7K", region };
+            // issue 13: the load balancers and listeners the stack looks up (Beanstalk's and the
+            // Load Balancer Controller's are made outside Pulumi). Found by ARN, by tags or by port.
+            case "aws:lb/getLoadBalancer:getLoadBalancer": {
+                const seed = String(inputs.arn ?? JSON.stringify(inputs.tags ?? {}));
+                const lbArn = typeof inputs.arn === "string" ? inputs.arn
+                    : `arn:aws:elasticloadbalancing:${region}:${MOCK_ACCOUNT}:loadbalancer/app/k8s-${hex(seed, 10)}/${hex(seed + "id", 16)}`;
+                const suffix = lbArn.split(":loadbalancer/")[1];
+                return { id: lbArn, arn: lbArn, arnSuffix: suffix, name: suffix.split("/")[1], loadBalancerType: "application", tags: inputs.tags ?? {} };
+            }
+            case "aws:lb/getTargetGroup:getTargetGroup": {
+                const seed = String(inputs.arn ?? JSON.stringify(inputs.tags ?? {}));
+                const tgName = `tg-${hex(seed, 10)}`;
+                const tgArn = `arn:aws:elasticloadbalancing:${region}:${MOCK_ACCOUNT}:targetgroup/${tgName}/${hex(seed + "id", 16)}`;
+                return { id: tgArn, arn: tgArn, arnSuffix: tgArn.split(":")[5], name: tgName, tags: inputs.tags ?? {} };
+            }
+            case "aws:lb/getListener:getListener": {
+                const lbArn = String(inputs.loadBalancerArn);
+                const listenerArn = `${lbArn.replace(":loadbalancer/", ":listener/")}/${hex(`${lbArn}:${inputs.port}`, 16)}`;
+                return { id: listenerArn, arn: listenerArn, loadBalancerArn: lbArn, port: inputs.port, protocol: Number(inputs.port) === 443 ? "HTTPS" : "HTTP" };
+            }
             default:
                 throw new Error(`MockCloud: no mock for invoke ${token}; add one to harness/mocks.ts`);
         }
@@ -310,6 +330,28 @@ export class MockCloud implements pulumi.runtime.Mocks {
             }
             case "aws:lb/listener:Listener":
                 return { id: arn("elasticloadbalancing", `listener/app/${name}/${h.slice(0, 16)}`), arn: arn("elasticloadbalancing", `listener/app/${name}/${h.slice(0, 16)}`), ...tags };
+            // issue 13: the operations resources whose computed outputs the program reads.
+            case "aws:sns/topic:Topic": {
+                const n = physical("name");
+                return { id: arn("sns", n), arn: arn("sns", n), name: n, owner: MOCK_ACCOUNT, ...tags };
+            }
+            case "aws:cloudwatch/metricAlarm:MetricAlarm": {
+                const n = physical("name");
+                return { id: n, name: n, arn: arn("cloudwatch", `alarm:${n}`), ...tags };
+            }
+            case "aws:cloudwatch/dashboard:Dashboard":
+                return { id: String(inputs.dashboardName), dashboardArn: `arn:aws:cloudwatch::${MOCK_ACCOUNT}:dashboard/${inputs.dashboardName}` };
+            case "aws:cloudwatch/eventRule:EventRule": {
+                const n = physical("name");
+                return { id: n, name: n, arn: arn("events", `rule/${n}`), ...tags };
+            }
+            case "aws:wafv2/webAcl:WebAcl": {
+                const n = physical("name");
+                const id = `${hex(n, 8)}-${hex(n + "1", 4)}-${hex(n + "2", 4)}-${hex(n + "3", 4)}-${hex(n + "4", 12)}`;
+                return { id, name: n, arn: arn("wafv2", `regional/webacl/${n}/${id}`), capacity: 1000, lockToken: hex(n + "lock", 32), ...tags };
+            }
+            case "aws:lb/listenerRule:ListenerRule":
+                return { id: arn("elasticloadbalancing", `listener-rule/app/${name}/${h.slice(0, 16)}`), arn: arn("elasticloadbalancing", `listener-rule/app/${name}/${h.slice(0, 16)}`), ...tags };
             case "aws:ecr/repository:Repository": {
                 const n = physical("name");
                 return { id: n, name: n, arn: arn("ecr", `repository/${n}`), registryId: MOCK_ACCOUNT, repositoryUrl: `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${n}`, ...tags };

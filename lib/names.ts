@@ -46,6 +46,16 @@ export const NAME_RULES: readonly NameRule[] = [
     { resource: "RDS log export log group", scope: "stack", name: (_a, p) => `/aws/rds/instance/${p}-db/postgresql`, suffix: 0, max: 512, doc: LOGS },
     { resource: "VPC flow-log log group", scope: "stack", name: (_a, p) => `/vpc/${p}/flow-logs`, suffix: 0, max: 512, doc: LOGS },
     { resource: "VPC flow-log IAM role (autonamed)", scope: "stack", name: (a) => `${a}-flow-logs`, suffix: AUTONAME_SUFFIX, max: 64, doc: IAM },
+    // issue 13: operations (components/notifications.ts, monitoring.ts, platformAlarms.ts, waf.ts).
+    { resource: "alarm SNS topic", scope: "stack", name: (_a, p) => `${p}-alarms`, suffix: 0, max: 256,
+        doc: "https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html (Name: \"Up to 256 characters\")" },
+    { resource: "alarm topic KMS alias", scope: "stack", name: (_a, p) => `alias/${p}-alarms`, suffix: 0, max: 256, doc: KMS },
+    { resource: "CloudWatch alarm name", scope: "stack", name: (_a, p) => `${p}-environment-health`, suffix: 0, max: 255,
+        doc: "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html (AlarmName length 1-255)" },
+    { resource: "WAF web ACL", scope: "stack", name: (_a, p) => `${p}-waf`, suffix: 0, max: 128,
+        doc: "https://docs.aws.amazon.com/waf/latest/APIReference/API_CreateWebACL.html (Name length 1-128)" },
+    { resource: "ECS deployment-failure EventBridge rule (autonamed)", scope: "ecs", name: (a) => `${a}-platform-alarms-deploy-failed`, suffix: AUTONAME_SUFFIX, max: 64,
+        doc: "https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html (Name length 1-64)" },
 
     // Elastic Beanstalk (targets/beanstalk.ts).
     { resource: "Elastic Beanstalk environment name", scope: "beanstalk", name: (_a, p) => p, suffix: 0, max: 40,

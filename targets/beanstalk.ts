@@ -9,10 +9,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ArtifactBucket } from "../components/artifactBucket";
 import { attachManagedPolicies } from "../lib/iam";
+import { beanstalkLoadBalancer } from "../lib/loadBalancers";
 import { SSL_POLICY } from "../lib/tls";
 import { bundleDirectory } from "../lib/zip";
 import { isArmInstanceType, StackConfig } from "../config";
-import { Target, TargetArgs, TargetOutputs, TargetRelease } from "./types";
+import { Target, TargetArgs, TargetOps, TargetOutputs, TargetRelease } from "./types";
 
 /** Newest Amazon Linux 2023 platform for the Python minor the app is tested on (Debian 12: 3.11). */
 export const SOLUTION_STACK_REGEX = "^64bit Amazon Linux 2023 v\\d+\\.\\d+\\.\\d+ running Python 3\\.11$";
@@ -113,6 +114,8 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
     readonly endpoint: TargetOutputs["endpoint"];
     /** The version label the environment runs (APP_RELEASE) and how to check it (issue 11 §3). */
     readonly release: TargetRelease;
+    /** The ALB Elastic Beanstalk made and the environment's health, for the stack's operations (issue 13). */
+    readonly ops: TargetOps;
 
     constructor(name: string, args: BeanstalkTargetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:beanstalk:BeanstalkTarget", name, {}, opts);
@@ -260,6 +263,14 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
             platform: "Elastic Beanstalk",
             eventsCommand: pulumi.interpolate`aws elasticbeanstalk describe-events --environment-name ${env.name} --region ${aws.getRegionOutput({}, { parent: this }).region} --max-items 20`,
             rollout: [env],
+        };
+        this.ops = {
+            loadBalancer: beanstalkLoadBalancer(env, { parent: this }),
+            component: this,
+            stackOwnsListenerRules: true,
+            servingPort: domain ? 443 : 80,
+            platform: { kind: "beanstalk", environmentName: env.name, autoScalingGroupName: env.autoscalingGroups.apply((groups) => groups?.[0] ?? "") },
+            dependsOn: [env],
         };
 
         this.url = domain ? domain.url : pulumi.interpolate`http://${env.cname}`;
@@ -446,6 +457,7 @@ export const beanstalk: Target = {
             url: t.url,
             healthUrl: t.healthUrl,
             endpoint: t.endpoint,
+            ops: t.ops,
             extra: {
                 environmentName: t.environmentName,
                 applicationName: t.applicationName,

@@ -9,7 +9,7 @@ import { ContainerImage } from "../components/containerImage";
 import { fargateMemoryChoices, StackConfig } from "../config";
 import { gunicornWorkers } from "../lib/sizing";
 import { SSL_POLICY } from "../lib/tls";
-import { Target, TargetArgs, TargetOutputs, TargetRelease } from "./types";
+import { Target, TargetArgs, TargetOps, TargetOutputs, TargetRelease } from "./types";
 
 /** The container's name in the task definition; the load balancer and logs refer to it. */
 export const CONTAINER_NAME = "app";
@@ -42,6 +42,8 @@ export class EcsTarget extends pulumi.ComponentResource {
     readonly endpoint: TargetOutputs["endpoint"];
     /** The image tag the task definition runs (APP_RELEASE) and how to check it (issue 11 §3). */
     readonly release: TargetRelease;
+    /** The ALB and the service, for the stack's operations (issue 13). */
+    readonly ops: TargetOps;
 
     constructor(name: string, args: EcsTargetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:ecs:EcsTarget", name, {}, opts);
@@ -315,6 +317,14 @@ export class EcsTarget extends pulumi.ComponentResource {
             eventsCommand: pulumi.interpolate`aws ecs describe-services --cluster ${cluster.name} --services ${serviceName} --region ${region} --query 'services[0].events[:10]'`,
             rollout: [service],
         };
+        this.ops = {
+            loadBalancer: { arn: alb.loadBalancer.arn, arnSuffix: alb.loadBalancer.arnSuffix, targetGroupArnSuffix: targetGroup.arnSuffix },
+            component: this,
+            stackOwnsListenerRules: true,
+            servingPort: domain ? 443 : 80,
+            platform: { kind: "ecs", clusterName: cluster.name, serviceName, serviceArn: service.service.arn },
+            dependsOn: [alb, service],
+        };
         this.url = domain ? domain.url : pulumi.interpolate`http://${alb.loadBalancer.dnsName}`;
         this.healthUrl = pulumi.interpolate`${this.url}/health`;
         this.imageUri = image.imageUri;
@@ -399,6 +409,7 @@ export const ecs: Target = {
             url: t.url,
             healthUrl: t.healthUrl,
             endpoint: t.endpoint,
+            ops: t.ops,
             extra: {
                 imageUri: t.imageUri,
                 repositoryUrl: t.repositoryUrl,

@@ -12,9 +12,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { ContainerImage } from "../components/containerImage";
 import { EksVersion, StackConfig } from "../config";
 import { attachManagedPolicies } from "../lib/iam";
+import { ingressLoadBalancer } from "../lib/loadBalancers";
+import { ingressOperationsAnnotations, MAINTENANCE_ACTION } from "../components/maintenance";
 import { gunicornWorkers } from "../lib/sizing";
 import { SSL_POLICY } from "../lib/tls";
-import { Target, TargetArgs, TargetOutputs, TargetRelease } from "./types";
+import { Target, TargetArgs, TargetOps, TargetOutputs, TargetRelease } from "./types";
 
 /** Helm charts, pinned. Cluster Autoscaler's minor must match Kubernetes', hence the image tags. */
 export const CHARTS = {
@@ -61,6 +63,8 @@ export class EksTarget extends pulumi.ComponentResource {
     readonly endpoint: TargetOutputs["endpoint"];
     /** The image tag the Deployment runs (APP_RELEASE) and how to check it (issue 11 §3). */
     readonly release: TargetRelease;
+    /** The controller's ALB (found by its tags) and the app's pods, for the stack's operations (issue 13). */
+    readonly ops: TargetOps;
 
     constructor(name: string, args: EksTargetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:eks:EksTarget", name, {}, opts);
@@ -337,8 +341,11 @@ export class EksTarget extends pulumi.ComponentResource {
             dependsOn: [lbc],
         });
 
+        // issue 13: WAF and maintenance mode reach the controller's ALB through the Ingress.
         const ingress = new k8s.networking.v1.Ingress(`${name}-ingress`, appIngress({
             namespace, labels, serviceName: service.metadata.name, certificateArn: domain?.certificateArn, host: config.domain?.name,
+            extraAnnotations: ingressOperationsAnnotations({ webAclArn: args.webAclArn, maintenance: config.operations.maintenanceMode, appName: config.appName }),
+            maintenance: config.operations.maintenanceMode,
         }), {
             ...k8sOpts,
             // Deleted before the controller, so the controller is still there to delete the ALB.
@@ -353,6 +360,16 @@ export class EksTarget extends pulumi.ComponentResource {
         });
 
         this.endpoint = { dnsName: albHostname, zoneId: aws.lb.getHostedZoneIdOutput({ loadBalancerType: "application" }, { parent: this }).id };
+        this.ops = {
+            loadBalancer: ingressLoadBalancer({
+                clusterName: cluster.eksCluster.name, namespace, ingressName: APP_OBJECT, serviceName: APP_OBJECT, servicePort: "http", ingress,
+            }, { parent: this }),
+            component: this,
+            stackOwnsListenerRules: false,
+            servingPort: domain ? 443 : 80,
+            platform: { kind: "eks", clusterName: cluster.eksCluster.name, namespace, serviceName: APP_OBJECT, deploymentName: APP_OBJECT },
+            dependsOn: [ingress],
+        };
 
         // The Deployment's await (pulumi-kubernetes) waits for the rollout; the Ingress for its ALB.
         this.release = {
@@ -508,6 +525,10 @@ interface IngressInputs {
     readonly serviceName: pulumi.Input<string>;
     readonly certificateArn?: pulumi.Input<string>;
     readonly host?: string;
+    /** issue 13: WAF and maintenance-page annotations (components/maintenance.ts). */
+    readonly extraAnnotations?: Record<string, pulumi.Input<string>>;
+    /** Put the maintenance action's rule before the app's: every request gets the 503 page. */
+    readonly maintenance?: boolean;
 }
 
 /** An internet-facing ALB to the pods' IPs, checking /health; HTTPS plus redirect with a certificate. */
@@ -529,13 +550,20 @@ export function appIngress(i: IngressInputs): k8s.networking.v1.IngressArgs {
         annotations["alb.ingress.kubernetes.io/ssl-redirect"] = "443";
         annotations["alb.ingress.kubernetes.io/ssl-policy"] = SSL_POLICY;
     }
+    Object.assign(annotations, i.extraAnnotations ?? {});
     return {
         metadata: { name: APP_OBJECT, namespace: i.namespace, labels: i.labels, annotations },
         spec: {
             ingressClassName: "alb",
             rules: [{
                 ...(i.host ? { host: i.host } : {}),
-                http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: i.serviceName, port: { name: "http" } } } }] },
+                http: {
+                    paths: [
+                        // The app's rule stays behind it, so its target group and pods stay registered and healthy.
+                        ...(i.maintenance ? [{ path: "/", pathType: "Prefix", backend: { service: { name: MAINTENANCE_ACTION, port: { name: "use-annotation" } } } }] : []),
+                        { path: "/", pathType: "Prefix", backend: { service: { name: i.serviceName, port: { name: "http" } } } },
+                    ],
+                },
             }],
         },
     };
@@ -550,6 +578,7 @@ export const eksTarget: Target = {
             url: t.url,
             healthUrl: t.healthUrl,
             endpoint: t.endpoint,
+            ops: t.ops,
             extra: { clusterName: t.clusterName, kubeconfig: t.kubeconfig, imageUri: t.imageUri, namespace: t.namespace, eksAddonVersions: t.addonVersions },
             release: t.release,
         };

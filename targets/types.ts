@@ -11,6 +11,11 @@ export interface TargetArgs {
     readonly database: Database;
     /** Present when `domainName` is configured. */
     readonly domain?: Domain;
+    /**
+     * issue 13: the stack's WAF web ACL, when `waf` is on. Targets whose load balancer a controller
+     * makes (EKS) hand it on to that controller; the others leave the association to the stack.
+     */
+    readonly webAclArn?: pulumi.Output<string>;
     /** The Flask app's source directory (bundle or image build context). */
     readonly appDir: string;
     /** Scratch directory for build artifacts such as the bundle zip (outside the checkout). */
@@ -29,6 +34,8 @@ export interface TargetOutputs {
      * for one name cannot coexist during the switch).
      */
     readonly endpoint: { readonly dnsName: pulumi.Output<string>; readonly zoneId: pulumi.Output<string> };
+    /** issue 13: what the stack's alarms, dashboard, WAF and maintenance mode need of this target. */
+    readonly ops: TargetOps;
     /** Platform-specific outputs (environment name, image URI, cluster name...), exported as-is. */
     readonly extra: Readonly<Record<string, pulumi.Output<unknown>>>;
     /** What this deploy runs and how to check it on the live endpoint (issue 11 §3). */
@@ -51,4 +58,36 @@ export interface Target {
     readonly name: TargetName;
     /** Builds the platform inside one ComponentResource and returns the outputs contract. */
     deploy(args: TargetArgs, opts?: pulumi.ComponentResourceOptions): TargetOutputs;
+}
+
+/** The public Application Load Balancer, whichever target made it (issue 13). */
+export interface LoadBalancerRef {
+    readonly arn: pulumi.Output<string>;
+    /** `app/<name>/<id>`: CloudWatch's `LoadBalancer` dimension. */
+    readonly arnSuffix: pulumi.Output<string>;
+    /** `targetgroup/<name>/<id>` of the app's target group: CloudWatch's `TargetGroup` dimension. */
+    readonly targetGroupArnSuffix: pulumi.Output<string>;
+}
+
+/** Where each platform reports the app's own health (issue 13). */
+export type PlatformSignals =
+    | { readonly kind: "beanstalk"; readonly environmentName: pulumi.Output<string>; readonly autoScalingGroupName: pulumi.Output<string> }
+    | { readonly kind: "ecs"; readonly clusterName: pulumi.Output<string>; readonly serviceName: pulumi.Output<string>; readonly serviceArn: pulumi.Output<string> }
+    | { readonly kind: "eks"; readonly clusterName: pulumi.Output<string>; readonly namespace: pulumi.Output<string>; readonly serviceName: string; readonly deploymentName: string };
+
+export interface TargetOps {
+    readonly loadBalancer: LoadBalancerRef;
+    /**
+     * Whether the stack attaches the WAF web ACL and the maintenance listener rule to the load
+     * balancer itself (Beanstalk, ECS); false where the Load Balancer Controller owns the ALB's
+     * listeners and associations and takes both from Ingress annotations (EKS).
+     */
+    readonly stackOwnsListenerRules: boolean;
+    /** Port of the listener that serves the app (443 with a domain; 80 redirects then). */
+    readonly servingPort: number;
+    readonly platform: PlatformSignals;
+    /** The target's component: alarms on the platform's own signals go with it on a switch. */
+    readonly component: pulumi.ComponentResource;
+    /** Resources the load balancer lookups must wait for (the environment, the ALB, the Ingress). */
+    readonly dependsOn: pulumi.Resource[];
 }

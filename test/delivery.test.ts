@@ -206,6 +206,8 @@ describe("deploy role permissions", function () {
         variants.push({ stack, sets: ["target=ecs", "domainName=app.example.com"] });
         // Issue 12: the local docker-build builder (the default is codebuild).
         variants.push({ stack, sets: ["target=ecs", "imageBuilder=local"] });
+        // issue 13: subscriptions and maintenance mode's listener lookup appear only when configured.
+        variants.push({ stack, sets: ["target=ecs", "domainName=app.example.com", "maintenanceMode=true", "alarmEmails[0]=oncall@example.com", "alarmHttpsEndpoint=https://hooks.example.com/alarms"] });
     }
     const plans: { name: string; plan: PlanResult }[] = [];
     before(async function () {

@@ -9,7 +9,7 @@ import { PlanResult } from "../harness/run";
 import { contextDigest } from "../lib/dockerContext";
 import { gunicornWorkers } from "../lib/sizing";
 import { ignoreAutoscaledDesiredCount } from "../targets/ecs";
-import { all, APP_DIR, appCopy, diffPlans, input, one, parsePolicy, planStack, stackLevel } from "./helpers";
+import { all, APP_DIR, appCopy, diffPlans, input, one, parsePolicy, planStack, stackLevel, withoutOperations } from "./helpers";
 
 type Container = {
     name: string; image: string; essential: boolean; user: string; readonlyRootFilesystem: boolean; stopTimeout: number;
@@ -415,10 +415,14 @@ describe("target: ecs", function () {
             const byUrnAfter = new Map(dev.resources.map((r) => [r.urn, r]));
             assert.ok(d.removed.every((u) => !wasStackLevel(byUrnBefore.get(u)!) && u.includes("beanstalk")), "only beanstalk resources go");
             assert.ok(d.added.every((u) => !isStackLevel(byUrnAfter.get(u)!) && /-ecs|platform:ecs:EcsTarget\$/.test(u)), "only ecs resources come");
-            // Only the post-deploy check follows the app (issue 11 §3): new URL, new release, new events command.
-            assert.deepStrictEqual([...d.changed.keys()].filter((u) => !u.includes(RELEASE_VERIFICATION_TYPE)), [], "no other stack-level input changes");
-            for (const type of ["awsx:ec2:Vpc", "aws:rds/instance:Instance", "aws:secretsmanager/secretRotation:SecretRotation", "aws:kms/key:Key", "aws:rds/subnetGroup:SubnetGroup"]) {
+            // Only the post-deploy check (issue 11 §3: new URL, release and events command) and the
+            // alarms' and dashboard's load balancer (issue 13) follow the app.
+            assert.deepStrictEqual(withoutOperations(d.changed).filter((u) => !u.includes(RELEASE_VERIFICATION_TYPE)), [], "no other stack-level input changes");
+            for (const type of ["awsx:ec2:Vpc", "aws:rds/instance:Instance", "aws:secretsmanager/secretRotation:SecretRotation", "aws:rds/subnetGroup:SubnetGroup"]) {
                 assert.strictEqual(one(before, type).urn, one(dev, type).urn, type);
+            }
+            for (const key of ["-db-key", "-alarms-key"]) {
+                assert.strictEqual(one(before, "aws:kms/key:Key", key).urn, one(dev, "aws:kms/key:Key", key).urn, key);
             }
             assert.strictEqual(before.outputs.databaseSecretArn, dev.outputs.databaseSecretArn);
             // The one database-side change: the rule admitting the app moves from the EB group to the tasks' group.

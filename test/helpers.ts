@@ -137,3 +137,15 @@ export function stackLevel(plan: PlanResult): (r: PlannedResource) => boolean {
     };
     return (r) => !underTarget(r.urn);
 }
+
+/**
+ * issue 13: the changed URNs of a target switch other than the expected ones: the stack-level
+ * alarms follow the new load balancer (their dimensions, and descriptions that name the platform's
+ * logs) and the dashboard its metrics (its body).
+ */
+export function withoutOperations(changed: ReadonlyMap<string, string[]>): string[] {
+    return [...changed].filter(([urn, keys]) =>
+        !(/::platform:monitoring:Monitoring\$aws:cloudwatch\/metricAlarm:MetricAlarm::/.test(urn) && keys.every((k) => k === "dimensions" || k === "alarmDescription"))
+        && !(/::platform:dashboard:Dashboard\$aws:cloudwatch\/dashboard:Dashboard::/.test(urn) && keys.join() === "dashboardBody"))
+        .map(([urn]) => urn);
+}

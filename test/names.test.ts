@@ -93,6 +93,16 @@ export function nameLimits(r: PlannedResource): [string, number, number][] | und
         case "pulumi-nodejs:dynamic/codebuild:ImageBuild":
             // `bucket`, `repositoryName` and `projectName` name the resources above.
             return [];
+        // issue 13 (limits: SNS CreateTopic Name 1-256; CloudWatch PutMetricAlarm AlarmName 1-255;
+        // EventBridge PutRule Name 1-64; WAFv2 CreateWebACL Name 1-128).
+        case "aws:sns/topic:Topic":
+            return named(256);
+        case "aws:cloudwatch/metricAlarm:MetricAlarm":
+            return named(255);
+        case "aws:cloudwatch/eventRule:EventRule":
+            return named(64);
+        case "aws:wafv2/webAcl:WebAcl":
+            return named(128);
         case "aws:s3/bucketObjectv2:BucketObjectv2":
             // `bucket` names the bucket above; the object key may be 1024 bytes (S3 object key naming).
             return [["key", s("key")!.length, 1024]];

@@ -253,6 +253,14 @@ describe("release verification: every target's plan", function () {
         assert.strictEqual(input(one(plan, RELEASE_VERIFICATION_TYPE), "timeoutSeconds"), 1200);
     });
 
+    it("maintenance mode (503 at the load balancer) leaves the check out; switching it off brings it back", async () => {
+        for (const sets of Object.values(TARGETS)) {
+            const on = await planStack("dev", [...sets, "maintenanceMode=true"]);
+            assert.deepStrictEqual(all(on, RELEASE_VERIFICATION_TYPE), []);
+            assert.strictEqual(all(await planStack("dev", [...sets]), RELEASE_VERIFICATION_TYPE).length, 1);
+        }
+    });
+
     it("a move to another target updates the same check (same URN) to the new URL and release", async () => {
         const [eb, ecs] = [await planStack("dev", ["target=beanstalk"]), await planStack("dev", ["target=ecs"])];
         const [before, after] = [one(eb, RELEASE_VERIFICATION_TYPE), one(ecs, RELEASE_VERIFICATION_TYPE)];

@@ -51,7 +51,7 @@ describe("network and database (stack level)", function () {
             assert.deepStrictEqual(input<{ name: string; value: string }[]>(params, "parameters").find((p) => p.name === "rds.force_ssl"), { name: "rds.force_ssl", value: "1" });
             const subnets = one(plan, "aws:rds/subnetGroup:SubnetGroup");
             assert.strictEqual(input<string[]>(subnets, "subnetIds").length, plan.stack === "prod" ? 3 : 2);
-            assert.strictEqual(input(one(plan, "aws:kms/key:Key"), "enableKeyRotation"), true);
+            assert.strictEqual(input(one(plan, "aws:kms/key:Key", "-db-key"), "enableKeyRotation"), true);
             // Rotation would lock out running app servers that read the secret at start-up.
             assert.strictEqual(input(one(plan, "aws:secretsmanager/secretRotation:SecretRotation"), "rotationEnabled"), false);
             assert.ok(!JSON.stringify(plan.outputs).toLowerCase().includes("password"));
