@@ -56,10 +56,18 @@ class _Watchdog:
     The thread polls every TICK seconds instead of being notified: waking it on each call
     cost a GIL hand-off per request (about 1.8 ms, seen in a profile).  Deadlines are
     seconds long, so they fire at most TICK late.
+
+    With libpq >= 17 (psycopg-binary bundles one) the cancel request is libpq's non-blocking
+    one (PQcancelStart/PQcancelPoll, what Connection.cancel_safe uses), bounded by
+    CANCEL_TIMEOUT: psycopg-binary's PGcancel.cancel() calls the blocking PQcancel without
+    releasing the GIL (psycopg_binary/pq/pgcancel.pyx, no ``with nogil``), so on a frozen
+    postmaster it would stop every thread of the worker, /health included; pure-Python
+    psycopg calls it through ctypes, which releases the GIL.
     """
 
     TICK = 0.25
     MAX_CANCEL_THREADS = 4  # beyond these, the server's statement_timeout cleans up
+    CANCEL_TIMEOUT = 5.0
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -99,8 +107,12 @@ class _Watchdog:
                         self._abort(entry[1])
 
     def _abort(self, conn):
+        from psycopg import capabilities
         try:
-            cancel = conn.pgconn.get_cancel()
+            if capabilities.has_cancel_safe():
+                cancel = conn.pgconn.cancel_conn()  # PQcancelCreate: copies what it needs
+            else:
+                cancel = conn.pgconn.get_cancel()
         except Exception:
             cancel = None
         if cancel is not None and self._cancelling < self.MAX_CANCEL_THREADS:
@@ -120,7 +132,15 @@ class _Watchdog:
 
     def _cancel(self, cancel):
         try:
-            cancel.cancel()
+            if hasattr(cancel, "start"):  # PGcancelConn (libpq >= 17)
+                from psycopg import generators, waiting
+                try:
+                    cancel.start()
+                    waiting.wait_conn(generators.cancel(cancel), timeout=self.CANCEL_TIMEOUT)
+                finally:
+                    cancel.finish()
+            else:
+                cancel.cancel()
         except Exception:
             pass
         finally:
