@@ -9,14 +9,19 @@ the ratios:
   /time            app vs minimal Flask (and vs bare WSGI)
   /clients?limit=100  app (pooled) vs connect-per-request
 
+For /clients it also prints where the machine's CPU went per request (from /proc): the
+app's gunicorn processes, PostgreSQL's, wrk's own, and everything else on the machine.
+
 Bounded: every server is stopped at the end, every wrk run is time-limited.
 """
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -29,6 +34,38 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 ROWS = 1000
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid):
+    """CPU seconds of a process and of its waited-for children."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / CLK_TCK
+
+
+def cpu_by_group(gunicorn_pid):
+    """{"app": ..., "postgres": ...} CPU seconds so far, and the machine's busy seconds."""
+    groups = {"app": 0.0, "postgres": 0.0}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                stat = f.read()
+            comm = stat[stat.index("(") + 1:stat.rindex(")")]
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if pid == gunicorn_pid or ppid == gunicorn_pid:
+                groups["app"] += _proc_cpu(pid)
+            elif comm.startswith("postgres"):
+                groups["postgres"] += _proc_cpu(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    busy = (sum(ticks) - ticks[3] - ticks[4]) / CLK_TCK  # all but idle and iowait
+    return groups, busy
 
 
 class Server:
@@ -75,7 +112,11 @@ class Server:
         self.log.close()
 
 
-def wrk(url):
+def wrk(url, cpu_of=None):
+    """-> (req/s, p99 ms); with ``cpu_of`` (a gunicorn pid) also the CPU microseconds per
+    request of the app, PostgreSQL, wrk itself and the rest of the machine."""
+    before = cpu_by_group(cpu_of) if cpu_of else None
+    wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
         ["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % SECONDS, "--timeout", "5s", "--latency",
          url], check=True, capture_output=True, text=True, timeout=SECONDS + 30).stdout
@@ -87,14 +128,32 @@ def wrk(url):
     if errors or socket_errors:
         print("   !! %s: %s %s" % (url, errors and errors.group(0),
                                    socket_errors and socket_errors.group(0)))
-    return rps, p99_ms
+    if before is None:
+        return rps, p99_ms
+    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    (g0, busy0), (g1, busy1) = before, cpu_by_group(cpu_of)
+    requests = max(1.0, rps * SECONDS)
+    cpu = {k: g1[k] - g0[k] for k in g0}
+    cpu["wrk"] = (wrk_after.ru_utime + wrk_after.ru_stime
+                  - wrk_before.ru_utime - wrk_before.ru_stime)
+    cpu["other"] = max(0.0, (busy1 - busy0) - sum(cpu.values()))
+    return rps, p99_ms, {k: 1e6 * v / requests for k, v in cpu.items()}, \
+        (busy1 - busy0) / SECONDS / (os.cpu_count() or 1)
 
 
 def main():
     if not shutil.which("wrk"):
         sys.exit("bench: wrk not found (apt-get install wrk)")
-    log_dir = os.environ.get("BENCH_LOG_DIR") or __import__("tempfile").mkdtemp(prefix="bench-")
-    pg = PgServer()
+    log_dir = os.environ.get("BENCH_LOG_DIR") or tempfile.mkdtemp(prefix="bench-")
+    # PostgreSQL in a directory of its own, not a pgtest-* in the shared temp dir, where
+    # other runs' cleanups look for servers to stop.
+    pg_parent = tempfile.mkdtemp(prefix="bench-pg-")
+    os.chmod(pg_parent, 0o711)  # the server runs as user postgres when we are root
+    tempfile.tempdir, saved_tempdir = pg_parent, tempfile.tempdir
+    try:
+        pg = PgServer()
+    finally:
+        tempfile.tempdir = saved_tempdir
     servers = []
     try:
         pg.init()
@@ -129,7 +188,7 @@ def main():
             r_app_time = wrk(app.url("/time"))
             r_min_time = wrk(minimal.url("/time"))
             r_bare_time = wrk(bare.url("/time"))
-            r_app_clients = wrk(app.url("/clients?limit=100"))
+            r_app_clients = wrk(app.url("/clients?limit=100"), cpu_of=app.proc.pid)
             r_cpr_clients = wrk(cpr.url("/clients?limit=100"))
             time_ratios.append(r_app_time[0] / r_min_time[0])
             bare_ratios.append(r_app_time[0] / r_bare_time[0])
@@ -139,10 +198,14 @@ def main():
             for label, (rps, p99) in (("app /time", r_app_time),
                                       ("minimal Flask /time", r_min_time),
                                       ("bare WSGI /time", r_bare_time),
-                                      ("app /clients?limit=100", r_app_clients),
+                                      ("app /clients?limit=100", r_app_clients[:2]),
                                       ("connect-per-request /clients?limit=100",
                                        r_cpr_clients)):
                 print("  %-40s %9.0f req/s   p99 %7.1f ms" % (label, rps, p99))
+            cpu, busy = r_app_clients[2], r_app_clients[3]
+            print("  CPU per app /clients request: app %.0f us, PostgreSQL %.0f us, wrk %.0f us,"
+                  " rest of the machine %.0f us; CPUs %.0f%% busy" % (
+                      cpu["app"], cpu["postgres"], cpu["wrk"], cpu["other"], 100 * busy))
             print("  ratios: /time app/minimal %.2fx, app/bare %.2fx; /clients app/connect-per-"
                   "request %.1fx" % (time_ratios[-1], bare_ratios[-1], clients_ratios[-1]))
         print("summary over %d runs:" % RUNS)
@@ -158,6 +221,7 @@ def main():
         for s in servers:
             s.stop()
         pg.destroy()
+        shutil.rmtree(pg_parent, ignore_errors=True)
 
 
 if __name__ == "__main__":

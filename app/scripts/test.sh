@@ -23,13 +23,14 @@ if [ ! -x "$PG_BIN/initdb" ]; then
 fi
 
 # The test session starts its own PostgreSQL in a pgtest-* temp dir and stops it at teardown.
-# If pytest is killed hard, stop whatever it left behind.
-TMP_ROOT="${TMPDIR:-/tmp}"
-before="$(ls -d "$TMP_ROOT"/pgtest-* 2>/dev/null || true)"
+# Its temp dir is private to this run (TMPDIR for pytest only): a cleanup that matched
+# pgtest-* in the shared /tmp stopped the servers of other runs started meanwhile (other
+# test runs, the benchmark) and failed them.  If pytest is killed hard, stop what it left.
+RUN_TMP="$(mktemp -d "${TMPDIR:-/tmp}/apptest-XXXXXX")"
+chmod 711 "$RUN_TMP"  # the server runs as user postgres when we are root
 cleanup() {
-  for dir in "$TMP_ROOT"/pgtest-*; do
+  for dir in "$RUN_TMP"/pgtest-*; do
     [ -d "$dir" ] || continue
-    case "$before" in *"$dir"*) continue ;; esac
     if [ -f "$dir/data/postmaster.pid" ]; then
       if [ "$(id -u)" = 0 ]; then
         runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop \
@@ -38,8 +39,8 @@ cleanup() {
         "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
       fi
     fi
-    rm -rf "$dir"
   done
+  rm -rf "$RUN_TMP"
 }
 HYPOTHESIS_STORAGE_DIRECTORY="$(mktemp -d)"
 export HYPOTHESIS_STORAGE_DIRECTORY
@@ -53,5 +54,5 @@ timeout_args=()
 if "$PY" -c 'import pytest_timeout' >/dev/null 2>&1; then
   timeout_args=(--timeout=120)
 fi
-PYTHONDONTWRITEBYTECODE=1 "$PY" -m pytest -q -p no:cacheprovider "${timeout_args[@]}" \
+TMPDIR="$RUN_TMP" PYTHONDONTWRITEBYTECODE=1 "$PY" -m pytest -q -p no:cacheprovider "${timeout_args[@]}" \
   "$APP_DIR/tests" "$@"

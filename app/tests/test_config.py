@@ -188,3 +188,68 @@ def test_bad_ssl_settings_name_the_key_value_and_choices(tmp_path):
     missing = str(tmp_path / "nope.pem")
     with pytest.raises(ConfigError, match="DB_SSLROOTCERT: CA file .*nope.pem.* does not exist"):
         resolve_settings({"DB_HOST": "h", "DB_SSLMODE": "verify-full", "DB_SSLROOTCERT": missing})
+
+
+@pytest.mark.parametrize("created", [0.0, 1763917200.0, 1763917200.0004, 1763917200.0005,
+                                     1763917200.9994, 1763917200.9995, 1763917200.9999996,
+                                     1763917259.123456, 1893456000.5])
+def test_json_log_time_is_isoformat_utc_milliseconds(created):
+    import datetime
+    import logging
+
+    from clients_service.jsonlog import JsonFormatter
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
+    record.created = created
+    expected = datetime.datetime.fromtimestamp(created, datetime.timezone.utc) \
+        .isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    formatter = JsonFormatter()
+    for _ in range(2):  # the second call uses the per-second cache
+        assert json.loads(formatter.format(record))["time"] == expected
+
+
+def test_access_log_fields_are_gunicorn_atoms():
+    """The access line reads the environ directly; its fields are what gunicorn's atoms()
+    gives for the same request."""
+    import datetime
+    import logging
+
+    from gunicorn.config import Config
+
+    from clients_service.jsonlog import GunicornJsonLogger
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    logger = GunicornJsonLogger(cfg)
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    logger.access_log.addHandler(Keep())
+
+    class Resp:
+        status = "503 Service Unavailable"
+        sent = 1234
+        headers = [("Content-Type", "application/json")]
+
+    class Req:
+        headers = [("HOST", "x"), ("USER-AGENT", "probe/1")]
+
+    for environ in ({"REQUEST_METHOD": "GET", "RAW_URI": "/clients?limit=5",
+                     "PATH_INFO": "/clients", "QUERY_STRING": "limit=5",
+                     "SERVER_PROTOCOL": "HTTP/1.1",
+                     "REMOTE_ADDR": "10.0.0.1", "HTTP_USER_AGENT": "probe/1",
+                     "HTTP_X_FORWARDED_FOR": "1.2.3.4"},
+                    {"REQUEST_METHOD": "POST", "RAW_URI": "/add", "PATH_INFO": "/add",
+                     "QUERY_STRING": "", "SERVER_PROTOCOL": "HTTP/1.0"}):
+        records.clear()
+        took = datetime.timedelta(microseconds=2500)
+        logger.access(Resp, Req, environ, took)
+        atoms = logger.atoms(Resp, Req, environ, took)
+        fields = records[0].json_fields
+        assert fields == {
+            "type": "access", "remote_addr": atoms["h"],
+            "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR"), "method": atoms["m"],
+            "path": atoms["U"], "query": atoms["q"] or None, "protocol": atoms["H"],
+            "status": int(atoms["s"]), "bytes": atoms["B"], "duration_ms": 2.5,
+            "user_agent": atoms["a"], "pid": os.getpid()}

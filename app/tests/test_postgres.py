@@ -330,13 +330,15 @@ def test_frozen_database_gives_bounded_503_and_health_stays_up(gunicorn_pg, pg):
     threads.append(threading.Thread(target=probe))
     with frozen(pg):
         t_freeze = time.monotonic()
-        for t in threads:
-            t.start()
-        time.sleep(6)
-        ready = gunicorn_pg.request("GET", "/ready", timeout=15)
-        stop.set()
-        for t in threads:
-            t.join(timeout=20)
+        try:
+            for t in threads:
+                t.start()
+            time.sleep(6)
+            ready = gunicorn_pg.request("GET", "/ready", timeout=15)
+        finally:  # a failed request above must not leave the load running (pytest would hang)
+            stop.set()
+            for t in threads:
+                t.join(timeout=20)
         frozen_for = time.monotonic() - t_freeze
     assert not any(t.is_alive() for t in threads)
     assert ready[0] == 503 and ready[1]["error"] == "database unavailable"
