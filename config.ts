@@ -4,6 +4,7 @@
 // `Pulumi.yaml` declares the same keys for the CLI; test/config.test.ts keeps the two in step.
 import * as pulumi from "@pulumi/pulumi";
 import { longestStackName, nameProblems } from "./lib/names";
+import { defaultTagsProblems } from "./lib/tags";
 
 export const TARGET_NAMES = ["beanstalk", "ecs", "eks"] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
@@ -489,6 +490,8 @@ export interface LoadOptions {
     readonly implementedTargets: readonly TargetName[];
     /** The date version support is judged against; tests pin it. Default: now. */
     readonly now?: Date;
+    /** The stack's `aws:defaultTags` as the CLI passes it (JSON), checked against the derived tags (issue 16). */
+    readonly awsDefaultTags?: string;
 }
 
 /**
@@ -504,6 +507,9 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             problems.push(`${key} is not a known config key of ${project} (known keys: ${Object.keys(CONFIG_SCHEMA).join(", ")})`);
         }
     }
+
+    // Issue 16: the stack and project tags are derived (lib/tags.ts); a copied stack file must not override them.
+    problems.push(...defaultTagsProblems(opts.awsDefaultTags, project, stack));
 
     const target = r.get("target");
     if (raw.target === undefined || raw.target === "") {
@@ -699,5 +705,5 @@ export function loadConfig(opts: LoadOptions): StackConfig {
             raw[key.slice(prefix.length)] = value;
         }
     }
-    return parseConfig(project, pulumi.getStack(), raw, opts);
+    return parseConfig(project, pulumi.getStack(), raw, { awsDefaultTags: pulumi.runtime.allConfig()["aws:defaultTags"], ...opts });
 }

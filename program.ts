@@ -7,6 +7,7 @@ import { Domain } from "./components/domain";
 import { Network } from "./components/network";
 import { loadConfig } from "./config";
 import { applyIamGuardrails } from "./lib/iamGuardrails";
+import { applyStackTags } from "./lib/tags";
 import { getTarget, implementedTargets } from "./targets";
 
 export interface StackOutputs {
@@ -26,6 +27,8 @@ export interface ProgramOptions {
 export function program(options: ProgramOptions = {}): StackOutputs {
     // 1. Read and validate every config key at once; nothing is created on bad config.
     const config = loadConfig({ implementedTargets: implementedTargets() });
+    // Every taggable AWS resource gets project/stack/managed-by from the running stack (issue 16).
+    applyStackTags(config.project, config.stack);
     if (config.iamPermissionsBoundary) {
         applyIamGuardrails(config.iamPermissionsBoundary);
     }
