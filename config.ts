@@ -2,7 +2,9 @@
 // description. `loadConfig` reads and validates all of them into one typed object and reports every
 // problem in a single error, so a stack with three mistakes fails once, not three times.
 // `Pulumi.yaml` declares the same keys for the CLI; test/config.test.ts keeps the two in step.
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { AppSpec, appSourceProblems, envNameProblems, HTTP_PATH, SECRET_ARN } from "./lib/appSpec";
 import { longestStackName, nameProblems } from "./lib/names";
 import { defaultTagsProblems } from "./lib/tags";
 
@@ -105,7 +107,18 @@ interface StringListSpec extends BaseSpec {
     readonly itemPattern: RegExp;
     readonly itemHint: string;
 }
-export type KeySpec = StringSpec | IntegerSpec | BooleanSpec | StringListSpec;
+/**
+ * A map of names to strings (Pulumi config type `object`; the CLI hands it over as JSON). Numbers
+ * and booleans in YAML (`WORKERS: 4`) are taken as their text, as environment variables are text.
+ */
+interface StringMapSpec extends BaseSpec {
+    readonly type: "object";
+    readonly default: Readonly<Record<string, string>>;
+    /** What a value must be, in words, when `valuePattern` is set. */
+    readonly valuePattern?: RegExp;
+    readonly valueHint?: string;
+}
+export type KeySpec = StringSpec | IntegerSpec | BooleanSpec | StringListSpec | StringMapSpec;
 
 /**
  * The schema. Keys without a default are optional unless `loadConfig` says otherwise (only `target`
@@ -312,6 +325,29 @@ export const CONFIG_SCHEMA = {
         patternHint: "comma-separated add-on=version pairs such as metrics-server=v0.8.0-eksbuild.1",
         description: "EKS: pin add-on versions (the eksAddonVersions output shows what runs). Empty: EKS's default version for the cluster, taken at creation.",
     },
+    // --- Issue 16 §1: bring your own app (lib/appSpec.ts renders these for every target). ---
+    appSourceDir: {
+        type: "string", default: "app", pattern: /^(?![/\\])[^\0]+$/,
+        patternHint: "a directory relative to the project root (where Pulumi.yaml is), e.g. app or ../services/api",
+        description: "The app's source directory, relative to the project root: the Beanstalk bundle (needs a Procfile or application.py), or the image's build context (needs a Dockerfile) on ECS and EKS. Default: the bundled Flask app.",
+    },
+    appEnv: {
+        type: "object", default: {},
+        description: "Plain environment variables of the app, NAME: value (names [A-Z_][A-Z0-9_]*; DB_*, PORT, APP_RELEASE and WEB_CONCURRENCY are set by the program). Same on every target. Not for secrets: use appSecrets.",
+    },
+    appSecrets: {
+        type: "object", default: {}, valuePattern: SECRET_ARN,
+        valueHint: "a Secrets Manager secret ARN such as arn:aws:secretsmanager:us-east-1:123456789012:secret:app/api-key-AbCdEf",
+        description: "Secret environment variables, NAME: Secrets Manager secret ARN. Injected at start by the platform (Beanstalk environmentsecrets, ECS task secrets, a Kubernetes Secret on EKS); only the ARN is in config and state, except on EKS (README).",
+    },
+    appHealthPath: {
+        type: "string", default: "/health", pattern: HTTP_PATH, patternHint: "an absolute URL path such as /health",
+        description: "Shallow health path: load balancer health checks, the container health check and the liveness probe on every target, and the healthUrl output.",
+    },
+    appReadyPath: {
+        type: "string", default: "/ready", pattern: HTTP_PATH, patternHint: "an absolute URL path such as /ready",
+        description: "Readiness path (answers 200 when the app's dependencies do): the Kubernetes readiness probe.",
+    },
     iamPermissionsBoundary: {
         type: "string", pattern: /^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/, patternHint: "an IAM managed policy ARN, e.g. arn:aws:iam::123456789012:policy/flask-platform/dev/app-boundary",
         description: "Optional. Set when deploying through the delivery project's role: every IAM role and instance profile the program creates gets this permissions boundary and the IAM path /<project>/<stack>/ that role may write (delivery/README).",
@@ -331,6 +367,8 @@ export interface StackConfig {
     /** Boundary (and IAM path) for every role the program creates; see lib/iamGuardrails.ts. */
     readonly iamPermissionsBoundary?: string;
     readonly appPort: number;
+    /** The app to ship and its environment (issue 16 §1); `app.port` is `appPort`. */
+    readonly app: AppSpec;
     readonly logRetentionDays: number;
     readonly network: {
         readonly cidr: string;
@@ -403,7 +441,8 @@ export class ConfigError extends Error {
 type Raw = Readonly<Record<string, string | undefined>>;
 type Value<K extends ConfigKey> = (typeof CONFIG_SCHEMA)[K] extends IntegerSpec ? number
     : (typeof CONFIG_SCHEMA)[K] extends BooleanSpec ? boolean
-    : (typeof CONFIG_SCHEMA)[K] extends StringListSpec ? readonly string[] : string;
+    : (typeof CONFIG_SCHEMA)[K] extends StringListSpec ? readonly string[]
+    : (typeof CONFIG_SCHEMA)[K] extends StringMapSpec ? Readonly<Record<string, string>> : string;
 
 /** Reads one key, records any problem, and returns the parsed value or the key's default. */
 class Reader {
@@ -438,8 +477,34 @@ function quote(text: string): string {
     return JSON.stringify(text);
 }
 
-function parseValue(key: string, spec: KeySpec, text: string): string | number | boolean | readonly string[] | { problem: string } {
+function parseValue(key: string, spec: KeySpec, text: string): string | number | boolean | readonly string[] | Readonly<Record<string, string>> | { problem: string } {
     switch (spec.type) {
+        case "object": {
+            let map: unknown;
+            try {
+                map = JSON.parse(text);
+            } catch {
+                map = undefined;
+            }
+            if (map === null || typeof map !== "object" || Array.isArray(map)) {
+                return { problem: `${key} must be a map of NAME: value (pulumi config set --path '${key}.NAME' <value>) (got ${quote(text)})` };
+            }
+            const out: Record<string, string> = {};
+            const bad: string[] = [];
+            for (const [k, v] of Object.entries(map as Record<string, unknown>)) {
+                if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
+                    bad.push(`${k} must be a string (got ${quote(JSON.stringify(v))})`);
+                } else if (spec.valuePattern && !spec.valuePattern.test(String(v))) {
+                    bad.push(`${k} must be ${spec.valueHint} (got ${quote(String(v))})`);
+                } else {
+                    out[k] = String(v);
+                }
+            }
+            if (bad.length > 0) {
+                return { problem: `${key}: ${bad.join("; ")}` };
+            }
+            return out;
+        }
         case "array": {
             let list: unknown;
             try {
@@ -492,6 +557,8 @@ export interface LoadOptions {
     readonly now?: Date;
     /** The stack's `aws:defaultTags` as the CLI passes it (JSON), checked against the derived tags (issue 16). */
     readonly awsDefaultTags?: string;
+    /** Where relative paths (appSourceDir) start: the project root. Default: the working directory, as Pulumi runs programs there. */
+    readonly projectRoot?: string;
 }
 
 /**
@@ -617,6 +684,19 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         domain = { name: domainName, zoneName: zone };
     }
 
+    // Issue 16 §1: the app, its environment and health paths.
+    const appEnv = r.must("appEnv");
+    const appSecrets = r.must("appSecrets");
+    problems.push(...envNameProblems("appEnv", Object.keys(appEnv)), ...envNameProblems("appSecrets", Object.keys(appSecrets)));
+    for (const both of Object.keys(appEnv).filter((n) => n in appSecrets)) {
+        problems.push(`${both} is in both appEnv and appSecrets: keep it in one`);
+    }
+    const sourceDir = r.must("appSourceDir");
+    const appDir = path.resolve(opts.projectRoot ?? process.cwd(), sourceDir);
+    if (target !== undefined && TARGET_NAMES.includes(target as TargetName) && !problems.some((p) => p.startsWith("appSourceDir "))) {
+        problems.push(...appSourceProblems(sourceDir, appDir, target));
+    }
+
     const appName = r.must("appName");
     // Runs of other characters become one hyphen and none trails: RDS identifiers may neither
     // contain "--" nor end with "-" (RDS_Limits.Constraints), Elastic Beanstalk environment names
@@ -637,6 +717,10 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         namePrefix,
         iamPermissionsBoundary: r.get("iamPermissionsBoundary"),
         appPort: r.must("appPort"),
+        app: {
+            dir: appDir, sourceDir, env: appEnv, secrets: appSecrets, port: r.must("appPort"),
+            healthPath: r.must("appHealthPath"), readyPath: r.must("appReadyPath"),
+        },
         logRetentionDays: r.must("logRetentionDays"),
         network: {
             cidr,

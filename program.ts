@@ -26,7 +26,8 @@ export interface ProgramOptions {
 
 export function program(options: ProgramOptions = {}): StackOutputs {
     // 1. Read and validate every config key at once; nothing is created on bad config.
-    const config = loadConfig({ implementedTargets: implementedTargets() });
+    // appSourceDir is relative to the project root, this file's directory (issue 16).
+    const config = loadConfig({ implementedTargets: implementedTargets(), projectRoot: __dirname });
     // Every taggable AWS resource gets project/stack/managed-by from the running stack (issue 16).
     applyStackTags(config.project, config.stack);
     if (config.iamPermissionsBoundary) {
@@ -57,7 +58,7 @@ export function program(options: ProgramOptions = {}): StackOutputs {
     // 3. The platform the stack names.
     const out = getTarget(config.target).deploy({
         config, network, database, domain,
-        appDir: options.appDir ?? path.join(__dirname, "app"),
+        appDir: options.appDir ?? config.app.dir,
         buildDir: options.buildDir ?? path.join(__dirname, ".build"),
     });
 

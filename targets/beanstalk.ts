@@ -8,6 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ArtifactBucket } from "../components/artifactBucket";
+import { appSecretReadStatements, beanstalkEnvironment, beanstalkSecrets } from "../lib/appSpec";
 import { attachManagedPolicies } from "../lib/iam";
 import { bundleDirectory } from "../lib/zip";
 import { isArmInstanceType, StackConfig } from "../config";
@@ -188,6 +189,7 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
                 Statement: [
                     { Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: `${bucketArn}/bundles/*` },
                     ...secretStatements,
+                    ...appSecretReadStatements(config.app),
                 ],
             })),
         }, { parent: this });
@@ -252,7 +254,7 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
         this.endpoint = { dnsName: env.cname, zoneId: aws.elasticbeanstalk.getHostedZoneOutput({}, { parent: this }).id };
 
         this.url = domain ? domain.url : pulumi.interpolate`http://${env.cname}`;
-        this.healthUrl = pulumi.interpolate`${this.url}/health`;
+        this.healthUrl = pulumi.interpolate`${this.url}${config.app.healthPath}`;
         this.environmentName = env.name;
         this.applicationName = application.name;
         this.versionLabel = version.name;
@@ -332,7 +334,7 @@ export function beanstalkSettings(i: SettingsInputs): SettingsSpec {
                 ? { BatchSizeType: "Percentage", BatchSize: 50 } : {}),
         },
         "aws:elasticbeanstalk:environment:process:default": {
-            HealthCheckPath: "/health",
+            HealthCheckPath: config.app.healthPath,
             Port: 80,
             Protocol: "HTTP",
             MatcherHTTPCode: "200",
@@ -374,6 +376,7 @@ export function beanstalkSettings(i: SettingsInputs): SettingsSpec {
             DB_PORT: i.dbPort,
             DB_NAME: i.dbName,
             DB_SSLMODE: "verify-full", // the app trusts its bundled RDS CAs (app/clients_service/rds-ca-bundle.pem)
+            ...beanstalkEnvironment(config.app), // appEnv (issue 16; reserved names refused in config.ts)
         },
         // Fetched from Secrets Manager at instance bootstrap; the console shows only the ARN. The
         // variable holds the secret's whole SecretString, the JSON text as stored (Elastic
@@ -383,6 +386,7 @@ export function beanstalkSettings(i: SettingsInputs): SettingsSpec {
         // JSON on every platform (app/clients_service/config.py), so no key selection is needed.
         "aws:elasticbeanstalk:application:environmentsecrets": {
             DB_SECRET: i.dbSecretArn,
+            ...beanstalkSecrets(config.app), // appSecrets: ARNs, fetched at bootstrap like DB_SECRET (issue 16)
         },
     };
     if (eb.deploymentPolicy === "TrafficSplitting") {
