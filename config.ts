@@ -348,6 +348,23 @@ export const CONFIG_SCHEMA = {
         type: "string", default: "/ready", pattern: HTTP_PATH, patternHint: "an absolute URL path such as /ready",
         description: "Readiness path (answers 200 when the app's dependencies do): the Kubernetes readiness probe.",
     },
+    // --- Issue 16 §2: reuse what the account has (components/network.ts adopt mode; targets/eks.ts). ---
+    existingVpcId: {
+        type: "string", pattern: /^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/, patternHint: "a VPC id such as vpc-0123456789abcdef0",
+        description: "Optional. Deploy into this existing VPC instead of creating one (no VPC, NAT gateways, S3 endpoint or flow logs are created; vpcCidr, availabilityZones, natGateways and flowLogs then have no effect). Needs existingPrivateSubnetIds and existingPublicSubnetIds.",
+    },
+    existingPrivateSubnetIds: {
+        type: "array", default: [], itemPattern: /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, itemHint: "a subnet id such as subnet-0123456789abcdef0",
+        description: "With existingVpcId: subnets for the app and the database, in at least two AZs, with egress to the internet (NAT) for image pulls and AWS APIs.",
+    },
+    existingPublicSubnetIds: {
+        type: "array", default: [], itemPattern: /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, itemHint: "a subnet id such as subnet-0123456789abcdef0",
+        description: "With existingVpcId: subnets for the internet-facing load balancer, in at least two AZs, routed to an internet gateway.",
+    },
+    eksExistingCluster: {
+        type: "string", pattern: /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, patternHint: "an EKS cluster name (letters, digits, hyphens, underscores; up to 100)",
+        description: "Optional, target eks. Deploy into this existing EKS cluster instead of creating one (README: the access and controllers it needs). Requires existingVpcId (the cluster's VPC).",
+    },
     iamPermissionsBoundary: {
         type: "string", pattern: /^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/, patternHint: "an IAM managed policy ARN, e.g. arn:aws:iam::123456789012:policy/flask-platform/dev/app-boundary",
         description: "Optional. Set when deploying through the delivery project's role: every IAM role and instance profile the program creates gets this permissions boundary and the IAM path /<project>/<stack>/ that role may write (delivery/README).",
@@ -371,6 +388,8 @@ export interface StackConfig {
     readonly app: AppSpec;
     readonly logRetentionDays: number;
     readonly network: {
+        /** Issue 16: an existing VPC to deploy into; nothing of the network is created then. */
+        readonly existing?: { readonly vpcId: string; readonly privateSubnetIds: readonly string[]; readonly publicSubnetIds: readonly string[] };
         readonly cidr: string;
         readonly azCount: number;
         readonly natGateways: NatStrategy;
@@ -427,6 +446,8 @@ export interface StackConfig {
         readonly addonVersions: Readonly<Record<string, string>>;
         /** Networks allowed on the public API endpoint; empty: the endpoint is private only. */
         readonly publicAccessCidrs: readonly string[];
+        /** Issue 16: deploy into this existing cluster instead of creating one. */
+        readonly existingCluster?: string;
     };
 }
 
@@ -691,10 +712,45 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
     for (const both of Object.keys(appEnv).filter((n) => n in appSecrets)) {
         problems.push(`${both} is in both appEnv and appSecrets: keep it in one`);
     }
+    const appPort = r.must("appPort");
     const sourceDir = r.must("appSourceDir");
     const appDir = path.resolve(opts.projectRoot ?? process.cwd(), sourceDir);
     if (target !== undefined && TARGET_NAMES.includes(target as TargetName) && !problems.some((p) => p.startsWith("appSourceDir "))) {
         problems.push(...appSourceProblems(sourceDir, appDir, target));
+    }
+
+    // Issue 16 §2: an existing VPC is all or nothing; an existing cluster lives in an existing VPC.
+    const existingVpcId = r.get("existingVpcId");
+    const existingPrivate = r.must("existingPrivateSubnetIds");
+    const existingPublic = r.must("existingPublicSubnetIds");
+    let existingVpc: StackConfig["network"]["existing"];
+    if (existingVpcId !== undefined || existingPrivate.length > 0 || existingPublic.length > 0) {
+        const missing = [
+            existingVpcId === undefined ? "existingVpcId" : "",
+            existingPrivate.length < 2 ? "existingPrivateSubnetIds (at least two, in different AZs)" : "",
+            existingPublic.length < 2 ? "existingPublicSubnetIds (at least two, in different AZs)" : "",
+        ].filter((m) => m !== "");
+        const both = existingPrivate.filter((id) => existingPublic.includes(id));
+        const dupes = [...existingPrivate, ...existingPublic].filter((id, i, list) => list.indexOf(id) !== i && !both.includes(id));
+        if (missing.length > 0 && !problems.some((p) => p.startsWith("existing"))) {
+            problems.push(`an existing VPC needs all of existingVpcId, existingPrivateSubnetIds and existingPublicSubnetIds; missing: ${missing.join(", ")}`);
+        }
+        if (both.length > 0) {
+            problems.push(`existingPrivateSubnetIds and existingPublicSubnetIds share ${both.join(", ")}: the database and the app belong in private subnets, the load balancer in public ones`);
+        }
+        if (dupes.length > 0) {
+            problems.push(`existing subnet ids listed twice: ${[...new Set(dupes)].join(", ")}`);
+        }
+        if (existingVpcId !== undefined) {
+            existingVpc = { vpcId: existingVpcId, privateSubnetIds: existingPrivate, publicSubnetIds: existingPublic };
+        }
+    }
+    const existingCluster = r.get("eksExistingCluster");
+    if (existingCluster !== undefined && target !== "eks") {
+        problems.push(`eksExistingCluster is set (${quote(existingCluster)}) but target is ${target ?? "unset"}: it has an effect only with target eks; remove it or set target eks`);
+    }
+    if (existingCluster !== undefined && existingVpcId === undefined) {
+        problems.push(`eksExistingCluster needs existingVpcId and its subnets: the database and the load balancer go into the cluster's VPC`);
     }
 
     const appName = r.must("appName");
@@ -716,13 +772,14 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         appName,
         namePrefix,
         iamPermissionsBoundary: r.get("iamPermissionsBoundary"),
-        appPort: r.must("appPort"),
+        appPort,
         app: {
-            dir: appDir, sourceDir, env: appEnv, secrets: appSecrets, port: r.must("appPort"),
+            dir: appDir, sourceDir, env: appEnv, secrets: appSecrets, port: appPort,
             healthPath: r.must("appHealthPath"), readyPath: r.must("appReadyPath"),
         },
         logRetentionDays: r.must("logRetentionDays"),
         network: {
+            existing: existingVpc,
             cidr,
             azCount: r.must("availabilityZones"),
             natGateways: r.must("natGateways") as NatStrategy,
@@ -770,6 +827,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             podMemory: r.must("eksPodMemory"),
             deployerRoleArns,
             publicAccessCidrs,
+            existingCluster,
             addonVersions: Object.fromEntries(r.must("eksAddonVersions").split(",").filter((p) => p !== "").map((p) => p.split("=") as [string, string])),
         },
     };

@@ -43,6 +43,7 @@ export function program(options: ProgramOptions = {}): StackOutputs {
         flowLogs: config.network.flowLogs,
         logRetentionDays: config.logRetentionDays,
         namePrefix: config.namePrefix,
+        existing: config.network.existing, // issue 16: adopt an existing VPC
     });
     const database = new Database(`${config.appName}-db`, {
         vpcId: network.vpcId,

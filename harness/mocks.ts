@@ -24,6 +24,11 @@ export interface MockCloudOptions {
     readonly preview?: boolean;
     /** What AWS keeps between runs (tags, version labels, retained resources); see harness/cloudMemory.ts. */
     readonly memory?: CloudMemory;
+    /**
+     * Existing subnets (issue 16 adopt mode): id -> VPC and AZ. Unlisted ids exist in whatever VPC
+     * is asked for, in an AZ derived from the id's last hex digit (even: a, odd: b).
+     */
+    readonly subnets?: Readonly<Record<string, { readonly vpcId: string; readonly availabilityZone: string }>>;
 }
 
 /** A realistic slice of `aws elasticbeanstalk list-available-solution-stacks`, newest first. */
@@ -120,6 +125,16 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 }
                 const zoneId = `Z${hex(wanted, 20).toUpperCase()}`;
                 return { id: zoneId, zoneId, name: `${wanted}`, privateZone: false, arn: `arn:aws:route53:::hostedzone/${zoneId}` };
+            }
+            case "aws:ec2/getSubnet:getSubnet": {
+                const id = String(inputs.id);
+                const known = this.opts.subnets?.[id];
+                const vpcId = known?.vpcId ?? String(inputs.vpcId ?? `vpc-${hex(id)}`);
+                if (inputs.vpcId !== undefined && vpcId !== inputs.vpcId) {
+                    throw new Error(`no matching EC2 Subnet found (id ${id} is in ${vpcId}, not ${inputs.vpcId})`);
+                }
+                const az = known?.availabilityZone ?? `${region}${parseInt(id.slice(-1), 16) % 2 === 0 ? "a" : "b"}`;
+                return { id, vpcId, availabilityZone: az, availabilityZoneId: `use1-${az.slice(-1)}`, cidrBlock: "10.1.0.0/20", mapPublicIpOnLaunch: false, arn: `arn:aws:ec2:${region}:${MOCK_ACCOUNT}:subnet/${id}` };
             }
             case "aws:iam/getPolicyDocument:getPolicyDocument":
                 return { id: "policy", json: policyJson(inputs) };

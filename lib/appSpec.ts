@@ -94,8 +94,12 @@ export function beanstalkEnvironment(app: AppSpec): Record<string, string> {
 
 /**
  * Elastic Beanstalk `aws:elasticbeanstalk:application:environmentsecrets` entries: the value is the
- * secret's ARN, fetched at instance bootstrap into the variable (EB DG, AWSHowTo.secrets.env-vars,
- * as for DB_SECRET in targets/beanstalk.ts).
+ * secret's ARN, fetched at instance bootstrap into the variable ("Elastic Beanstalk can fetch values
+ * from AWS Secrets Manager ... during instance bootstrapping and assign them to environment
+ * variables"; platform versions released on or after March 26, 2025; "When secret values are
+ * updated or rotated ... you must manually refresh your environment variables": EB DG,
+ * https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/AWSHowTo.secrets.env-vars.html), as for
+ * DB_SECRET in targets/beanstalk.ts.
  */
 export function beanstalkSecrets(app: AppSpec): Record<string, string> {
     return Object.fromEntries(sorted(app.secrets));
