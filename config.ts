@@ -656,7 +656,9 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
     // a stack that only one session's role can update is found out on the second run, by someone
     // else, when the fix needs the creator; naming the deployers up front costs one config line.
     const deployerRoleArns = r.get("eksDeployerRoleArns") ?? [];
-    if (target === "eks" && deployerRoleArns.length === 0 && !problems.some((p) => p.startsWith("eksDeployerRoleArns "))) {
+    // An existing cluster (issue 16) is not created here: its access is its owner's (README).
+    const sharedCluster = raw.eksExistingCluster !== undefined && raw.eksExistingCluster !== "";
+    if (target === "eks" && !sharedCluster && deployerRoleArns.length === 0 && !problems.some((p) => p.startsWith("eksDeployerRoleArns "))) {
         problems.push("eksDeployerRoleArns is required with target eks: list the IAM roles that run pulumi up for this stack "
             + "(pulumi config set --path 'eksDeployerRoleArns[0]' arn:aws:iam::<account>:role/<deployer>); EKS makes only the cluster's creator admin");
     }
@@ -673,7 +675,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
     // times out from any machine outside the VPC, after the cluster (15 minutes) already exists;
     // a public default would open the API to the internet, which this key exists to prevent.
     const endpointAccess = r.must("eksPublicAccessCidrs");
-    if (target === "eks" && endpointAccess === "" && !problems.some((p) => p.startsWith("eksPublicAccessCidrs "))) {
+    if (target === "eks" && !sharedCluster && endpointAccess === "" && !problems.some((p) => p.startsWith("eksPublicAccessCidrs "))) {
         problems.push("eksPublicAccessCidrs is required with target eks: name the networks where pulumi up and kubectl run "
             + "(comma-separated CIDR blocks, e.g. 198.51.100.0/24), or private if they run inside the VPC");
     }

@@ -94,3 +94,44 @@ describe("an existing EKS cluster: config (issue 16 §2)", () => {
         assert.match(problems({ target: "eks", eksExistingCluster: "-bad" }), /eksExistingCluster must be an EKS cluster name/);
     });
 });
+
+describe("an existing EKS cluster: the app only (issue 16 §2)", function () {
+    this.timeout(120000);
+    const SHARED = ["target=eks", "eksExistingCluster=platform-shared", ...ADOPT];
+    let plan: PlanResult;
+    before(async () => {
+        plan = await planStack("dev", SHARED);
+    });
+
+    it("creates no cluster, nodes, add-ons, controllers or access entries, and needs no deployer roles or endpoint CIDRs", () => {
+        for (const type of ["eks:index:Cluster", "eks:index:ManagedNodeGroup", "aws:eks/addon:Addon", "aws:eks/podIdentityAssociation:PodIdentityAssociation", "kubernetes:helm.sh/v3:Release", "aws:kms/key:Key"]) {
+            const found = all(plan, type).filter((r) => !r.name.startsWith("flask-app-db"));
+            assert.deepStrictEqual(found.map((r) => r.name), [], type);
+        }
+        assert.ok(plan.invokes.some((i) => i.token === "aws:eks/getCluster:getCluster" && i.inputs.name === "platform-shared"));
+        assert.strictEqual(plan.outputs.clusterName, "platform-shared");
+    });
+
+    it("deploys the same app objects into a namespace of its own (app and stack), through the cluster's provider", () => {
+        const ns = one(plan, "kubernetes:core/v1:Namespace");
+        assert.strictEqual((ns.inputs.metadata as { name: string }).name, "flask-app-dev");
+        for (const type of ["kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:networking.k8s.io/v1:Ingress", "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "kubernetes:policy/v1:PodDisruptionBudget"]) {
+            assert.strictEqual((one(plan, type).inputs.metadata as { namespace: string }).namespace, "flask-app-dev", type);
+        }
+        const annotations = (one(plan, "kubernetes:networking.k8s.io/v1:Ingress").inputs.metadata as { annotations: Record<string, string> }).annotations;
+        assert.strictEqual(annotations["alb.ingress.kubernetes.io/healthcheck-path"], "/health");
+        const kubeconfig = JSON.parse(String(one(plan, "pulumi:providers:kubernetes").inputs.kubeconfig)) as { users: { user: { exec: { args: string[] } } }[] };
+        assert.deepStrictEqual(kubeconfig.users[0].user.exec.args.slice(-4), ["--cluster-name", "platform-shared", "--output", "json"], "a token from aws eks get-token");
+    });
+
+    it("admits the cluster security group to the database", () => {
+        const rule = all(plan, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").find((r) => r.name.includes("eks-shared-db-access"));
+        assert.ok(rule, "a database ingress rule for the shared cluster");
+        assert.match(String(rule.inputs.referencedSecurityGroupId), /^sg-/);
+    });
+
+    it("fails the plan when the cluster is in another VPC than existingVpcId", async () => {
+        await assert.rejects(planStack("dev", SHARED, { cloud: { clusters: { "platform-shared": { vpcId: "vpc-0ffffffffffffffff" } } } }),
+            /eksExistingCluster platform-shared is in vpc-0ffffffffffffffff, but existingVpcId is vpc-0a1b2c3d4e5f60718/);
+    });
+});
