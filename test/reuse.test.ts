@@ -4,6 +4,7 @@ import * as assert from "assert";
 import { ConfigError, parseConfig, TARGET_NAMES } from "../config";
 import { PlanResult } from "../harness/run";
 import { all, EKS, ebSettings, input, one, planStack } from "./helpers";
+import { validateK8s } from "./k8sSchema";
 
 const VPC = "vpc-0a1b2c3d4e5f60718";
 // The mock puts an id ending in an even hex digit in AZ a, odd in AZ b.
@@ -122,6 +123,15 @@ describe("an existing EKS cluster: the app only (issue 16 §2)", function () {
         assert.strictEqual(annotations["alb.ingress.kubernetes.io/healthcheck-path"], "/health");
         const kubeconfig = JSON.parse(String(one(plan, "pulumi:providers:kubernetes").inputs.kubeconfig)) as { users: { user: { exec: { args: string[] } } }[] };
         assert.deepStrictEqual(kubeconfig.users[0].user.exec.args.slice(-4), ["--cluster-name", "platform-shared", "--output", "json"], "a token from aws eks get-token");
+    });
+
+    it("sends only objects valid against the Kubernetes API schema", () => {
+        const objects = plan.resources.filter((r) => r.type.startsWith("kubernetes:") && r.type !== "pulumi:providers:kubernetes");
+        assert.ok(objects.length >= 7, objects.map((r) => r.type).join(", "));
+        for (const r of objects) {
+            const sent = { ...r.inputs, ...(r.inputs.stringData === "[secret]" ? { stringData: { DB_SECRET: "(secret)" } } : {}) };
+            assert.deepStrictEqual(validateK8s(sent as { apiVersion?: unknown; kind?: unknown }), [], `${r.type} ${r.name}`);
+        }
     });
 
     it("admits the cluster security group to the database", () => {
