@@ -781,7 +781,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         },
         logRetentionDays: r.must("logRetentionDays"),
         network: {
-            existing: existingVpc,
+            ...(existingVpc ? { existing: existingVpc } : {}),
             cidr,
             azCount: r.must("availabilityZones"),
             natGateways: r.must("natGateways") as NatStrategy,
@@ -829,7 +829,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             podMemory: r.must("eksPodMemory"),
             deployerRoleArns,
             publicAccessCidrs,
-            existingCluster,
+            ...(existingCluster !== undefined ? { existingCluster } : {}),
             addonVersions: Object.fromEntries(r.must("eksAddonVersions").split(",").filter((p) => p !== "").map((p) => p.split("=") as [string, string])),
         },
     };

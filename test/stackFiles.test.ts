@@ -89,6 +89,18 @@ describe("committed stacks (issue 16 §3)", () => {
     }
 });
 
+describe("Pulumi.yaml under the CLI's project schema (issue 16)", () => {
+    it("types keys only as the schema allows (string, integer, boolean, array); maps are untyped", () => {
+        // pulumi/pulumi sdk/go/common/workspace/project.json: $defs.simpleConfigType enum.
+        const allowed = ["string", "integer", "boolean", "array"];
+        const bad = Object.entries(readProjectFile().config ?? {}).filter(([, d]) => d.type !== undefined && !allowed.includes(d.type)).map(([k, d]) => `${k}: ${d.type}`);
+        assert.deepStrictEqual(bad, []);
+        for (const key of ["appEnv", "appSecrets"]) {
+            assert.deepStrictEqual(readProjectFile().config?.[key]?.default, {}, key);
+        }
+    });
+});
+
 describe("adding a stack (README: Add an environment)", () => {
     const dev = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
 
