@@ -69,6 +69,10 @@ export function withStackTags(type: string, props: pulumi.Inputs, tags: Tags): p
     if (own === undefined || own === null) {
         return { ...props, tags: { ...tags } };
     }
+    if (typeof own !== "object") {
+        // An unknown value as an engine transform may see it during preview: leave it as is.
+        return undefined;
+    }
     if (pulumi.Output.isInstance(own) || own instanceof Promise) {
         return { ...props, tags: pulumi.output(own).apply((t) => ({ ...tags, ...(t ?? {}) })) };
     }

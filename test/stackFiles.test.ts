@@ -160,6 +160,8 @@ describe("stack tags (lib/tags.ts)", () => {
         const out = withStackTags("aws:ec2/vpc:Vpc", { tags: pulumi.output({ Name: "y" }) }, tags)?.tags as pulumi.Output<Record<string, string>>;
         assert.deepStrictEqual(await promiseOf(out), { project: "p", stack: "s", "managed-by": "pulumi", Name: "y" });
         assert.strictEqual(withStackTags("aws:iam/rolePolicyAttachment:RolePolicyAttachment", { role: "r" }, tags), undefined);
+        // An unknown (preview) value is left alone rather than spread character by character.
+        assert.strictEqual(withStackTags("aws:ec2/vpc:Vpc", { tags: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }, tags), undefined);
     });
 
     it("validation reports a mismatched aws:defaultTags with the other problems", () => {
