@@ -2,9 +2,12 @@
 // description. `loadConfig` reads and validates all of them into one typed object and reports every
 // problem in a single error, so a stack with three mistakes fails once, not three times.
 // `Pulumi.yaml` declares the same keys for the CLI; test/config.test.ts keeps the two in step.
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { AppSpec, appSourceProblems, envNameProblems, HTTP_PATH, SECRET_ARN } from "./lib/appSpec";
 import { longestStackName, nameProblems } from "./lib/names";
 import { defaultMaxConnections, instanceClassMemoryGiB } from "./lib/rdsMemory";
+import { defaultTagsProblems } from "./lib/tags";
 
 export const TARGET_NAMES = ["beanstalk", "ecs", "eks"] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
@@ -110,7 +113,18 @@ interface StringListSpec extends BaseSpec {
     readonly itemPattern: RegExp;
     readonly itemHint: string;
 }
-export type KeySpec = StringSpec | IntegerSpec | BooleanSpec | StringListSpec;
+/**
+ * A map of names to strings (Pulumi config type `object`; the CLI hands it over as JSON). Numbers
+ * and booleans in YAML (`WORKERS: 4`) are taken as their text, as environment variables are text.
+ */
+interface StringMapSpec extends BaseSpec {
+    readonly type: "object";
+    readonly default: Readonly<Record<string, string>>;
+    /** What a value must be, in words, when `valuePattern` is set. */
+    readonly valuePattern?: RegExp;
+    readonly valueHint?: string;
+}
+export type KeySpec = StringSpec | IntegerSpec | BooleanSpec | StringListSpec | StringMapSpec;
 
 /**
  * The schema. Keys without a default are optional unless `loadConfig` says otherwise (only `target`
@@ -379,6 +393,46 @@ export const CONFIG_SCHEMA = {
         type: "boolean", default: false,
         description: "Answer every public request with a 503 maintenance page at the load balancer; the app keeps running and is not redeployed.",
     },
+    // --- Issue 16 §1: bring your own app (lib/appSpec.ts renders these for every target). ---
+    appSourceDir: {
+        type: "string", default: "app", pattern: /^(?![/\\])[^\0]+$/,
+        patternHint: "a directory relative to the project root (where Pulumi.yaml is), e.g. app or ../services/api",
+        description: "The app's source directory, relative to the project root: the Beanstalk bundle (needs a Procfile or application.py), or the image's build context (needs a Dockerfile) on ECS and EKS. Default: the bundled Flask app.",
+    },
+    appEnv: {
+        type: "object", default: {},
+        description: "Plain environment variables of the app, NAME: value (names [A-Z_][A-Z0-9_]*; DB_*, PORT, APP_RELEASE and WEB_CONCURRENCY are set by the program). Same on every target. Not for secrets: use appSecrets.",
+    },
+    appSecrets: {
+        type: "object", default: {}, valuePattern: SECRET_ARN,
+        valueHint: "a Secrets Manager secret ARN such as arn:aws:secretsmanager:us-east-1:123456789012:secret:app/api-key-AbCdEf",
+        description: "Secret environment variables, NAME: Secrets Manager secret ARN. Injected at start by the platform (Beanstalk environmentsecrets, ECS task secrets, a Kubernetes Secret on EKS); only the ARN is in config and state, except on EKS (README).",
+    },
+    appHealthPath: {
+        type: "string", default: "/health", pattern: HTTP_PATH, patternHint: "an absolute URL path such as /health",
+        description: "Shallow health path: load balancer health checks, the container health check and the liveness probe on every target, and the healthUrl output.",
+    },
+    appReadyPath: {
+        type: "string", default: "/ready", pattern: HTTP_PATH, patternHint: "an absolute URL path such as /ready",
+        description: "Readiness path (answers 200 when the app's dependencies do): the Kubernetes readiness probe.",
+    },
+    // --- Issue 16 §2: reuse what the account has (components/network.ts adopt mode; targets/eks.ts). ---
+    existingVpcId: {
+        type: "string", pattern: /^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/, patternHint: "a VPC id such as vpc-0123456789abcdef0",
+        description: "Optional. Deploy into this existing VPC instead of creating one (no VPC, NAT gateways, S3 endpoint or flow logs are created; vpcCidr, availabilityZones, natGateways and flowLogs then have no effect). Needs existingPrivateSubnetIds and existingPublicSubnetIds.",
+    },
+    existingPrivateSubnetIds: {
+        type: "array", default: [], itemPattern: /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, itemHint: "a subnet id such as subnet-0123456789abcdef0",
+        description: "With existingVpcId: subnets for the app and the database, in at least two AZs, with egress to the internet (NAT) for image pulls and AWS APIs.",
+    },
+    existingPublicSubnetIds: {
+        type: "array", default: [], itemPattern: /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, itemHint: "a subnet id such as subnet-0123456789abcdef0",
+        description: "With existingVpcId: subnets for the internet-facing load balancer, in at least two AZs, routed to an internet gateway.",
+    },
+    eksExistingCluster: {
+        type: "string", pattern: /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, patternHint: "an EKS cluster name (letters, digits, hyphens, underscores; up to 100)",
+        description: "Optional, target eks. Deploy into this existing EKS cluster instead of creating one (README: the access and controllers it needs). Requires existingVpcId (the cluster's VPC).",
+    },
     iamPermissionsBoundary: {
         type: "string", pattern: /^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/, patternHint: "an IAM managed policy ARN, e.g. arn:aws:iam::123456789012:policy/flask-platform/dev/app-boundary",
         description: "Optional. Set when deploying through the delivery project's role: every IAM role and instance profile the program creates gets this permissions boundary and the IAM path /<project>/<stack>/ that role may write (delivery/README).",
@@ -407,10 +461,14 @@ export interface StackConfig {
     /** Boundary (and IAM path) for every role the program creates; see lib/iamGuardrails.ts. */
     readonly iamPermissionsBoundary?: string;
     readonly appPort: number;
+    /** The app to ship and its environment (issue 16 §1); `app.port` is `appPort`. */
+    readonly app: AppSpec;
     readonly logRetentionDays: number;
     /** Issue 11 §3: the post-deploy check of the live endpoint; absent when verifyDeploy is false. */
     readonly verify?: { readonly timeoutSeconds: number };
     readonly network: {
+        /** Issue 16: an existing VPC to deploy into; nothing of the network is created then. */
+        readonly existing?: { readonly vpcId: string; readonly privateSubnetIds: readonly string[]; readonly publicSubnetIds: readonly string[] };
         readonly cidr: string;
         readonly azCount: number;
         readonly natGateways: NatStrategy;
@@ -467,6 +525,8 @@ export interface StackConfig {
         readonly addonVersions: Readonly<Record<string, string>>;
         /** Networks allowed on the public API endpoint; empty: the endpoint is private only. */
         readonly publicAccessCidrs: readonly string[];
+        /** Issue 16: deploy into this existing cluster instead of creating one. */
+        readonly existingCluster?: string;
     };
     /** issue 13: who is paged, on what, and what guards the public endpoint. */
     readonly operations: OperationsConfig;
@@ -503,7 +563,8 @@ export class ConfigError extends Error {
 type Raw = Readonly<Record<string, string | undefined>>;
 type Value<K extends ConfigKey> = (typeof CONFIG_SCHEMA)[K] extends IntegerSpec ? number
     : (typeof CONFIG_SCHEMA)[K] extends BooleanSpec ? boolean
-    : (typeof CONFIG_SCHEMA)[K] extends StringListSpec ? readonly string[] : string;
+    : (typeof CONFIG_SCHEMA)[K] extends StringListSpec ? readonly string[]
+    : (typeof CONFIG_SCHEMA)[K] extends StringMapSpec ? Readonly<Record<string, string>> : string;
 
 /** Reads one key, records any problem, and returns the parsed value or the key's default. */
 class Reader {
@@ -538,8 +599,34 @@ function quote(text: string): string {
     return JSON.stringify(text);
 }
 
-function parseValue(key: string, spec: KeySpec, text: string): string | number | boolean | readonly string[] | { problem: string } {
+function parseValue(key: string, spec: KeySpec, text: string): string | number | boolean | readonly string[] | Readonly<Record<string, string>> | { problem: string } {
     switch (spec.type) {
+        case "object": {
+            let map: unknown;
+            try {
+                map = JSON.parse(text);
+            } catch {
+                map = undefined;
+            }
+            if (map === null || typeof map !== "object" || Array.isArray(map)) {
+                return { problem: `${key} must be a map of NAME: value (pulumi config set --path '${key}.NAME' <value>) (got ${quote(text)})` };
+            }
+            const out: Record<string, string> = {};
+            const bad: string[] = [];
+            for (const [k, v] of Object.entries(map as Record<string, unknown>)) {
+                if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
+                    bad.push(`${k} must be a string (got ${quote(JSON.stringify(v))})`);
+                } else if (spec.valuePattern && !spec.valuePattern.test(String(v))) {
+                    bad.push(`${k} must be ${spec.valueHint} (got ${quote(String(v))})`);
+                } else {
+                    out[k] = String(v);
+                }
+            }
+            if (bad.length > 0) {
+                return { problem: `${key}: ${bad.join("; ")}` };
+            }
+            return out;
+        }
         case "array": {
             let list: unknown;
             try {
@@ -590,6 +677,10 @@ export interface LoadOptions {
     readonly implementedTargets: readonly TargetName[];
     /** The date version support is judged against; tests pin it. Default: now. */
     readonly now?: Date;
+    /** The stack's `aws:defaultTags` as the CLI passes it (JSON), checked against the derived tags (issue 16). */
+    readonly awsDefaultTags?: string;
+    /** Where relative paths (appSourceDir) start: the project root. Default: the working directory, as Pulumi runs programs there. */
+    readonly projectRoot?: string;
 }
 
 /**
@@ -605,6 +696,9 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             problems.push(`${key} is not a known config key of ${project} (known keys: ${Object.keys(CONFIG_SCHEMA).join(", ")})`);
         }
     }
+
+    // Issue 16: the stack and project tags are derived (lib/tags.ts); a copied stack file must not override them.
+    problems.push(...defaultTagsProblems(opts.awsDefaultTags, project, stack));
 
     const target = r.get("target");
     if (raw.target === undefined || raw.target === "") {
@@ -663,7 +757,9 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
     // a stack that only one session's role can update is found out on the second run, by someone
     // else, when the fix needs the creator; naming the deployers up front costs one config line.
     const deployerRoleArns = r.get("eksDeployerRoleArns") ?? [];
-    if (target === "eks" && deployerRoleArns.length === 0 && !problems.some((p) => p.startsWith("eksDeployerRoleArns "))) {
+    // An existing cluster (issue 16) is not created here: its access is its owner's (README).
+    const sharedCluster = raw.eksExistingCluster !== undefined && raw.eksExistingCluster !== "";
+    if (target === "eks" && !sharedCluster && deployerRoleArns.length === 0 && !problems.some((p) => p.startsWith("eksDeployerRoleArns "))) {
         problems.push("eksDeployerRoleArns is required with target eks: list the IAM roles that run pulumi up for this stack "
             + "(pulumi config set --path 'eksDeployerRoleArns[0]' arn:aws:iam::<account>:role/<deployer>); EKS makes only the cluster's creator admin");
     }
@@ -680,7 +776,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
     // times out from any machine outside the VPC, after the cluster (15 minutes) already exists;
     // a public default would open the API to the internet, which this key exists to prevent.
     const endpointAccess = r.must("eksPublicAccessCidrs");
-    if (target === "eks" && endpointAccess === "" && !problems.some((p) => p.startsWith("eksPublicAccessCidrs "))) {
+    if (target === "eks" && !sharedCluster && endpointAccess === "" && !problems.some((p) => p.startsWith("eksPublicAccessCidrs "))) {
         problems.push("eksPublicAccessCidrs is required with target eks: name the networks where pulumi up and kubectl run "
             + "(comma-separated CIDR blocks, e.g. 198.51.100.0/24), or private if they run inside the VPC");
     }
@@ -710,6 +806,54 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             problems.push(`hostedZoneName could not be derived from domainName ${quote(domainName)}: set hostedZoneName`);
         }
         domain = { name: domainName, zoneName: zone };
+    }
+
+    // Issue 16 §1: the app, its environment and health paths.
+    const appEnv = r.must("appEnv");
+    const appSecrets = r.must("appSecrets");
+    problems.push(...envNameProblems("appEnv", Object.keys(appEnv)), ...envNameProblems("appSecrets", Object.keys(appSecrets)));
+    for (const both of Object.keys(appEnv).filter((n) => n in appSecrets)) {
+        problems.push(`${both} is in both appEnv and appSecrets: keep it in one`);
+    }
+    const appPort = r.must("appPort");
+    const sourceDir = r.must("appSourceDir");
+    const appDir = path.resolve(opts.projectRoot ?? process.cwd(), sourceDir);
+    if (target !== undefined && TARGET_NAMES.includes(target as TargetName) && !problems.some((p) => p.startsWith("appSourceDir "))) {
+        problems.push(...appSourceProblems(sourceDir, appDir, target));
+    }
+
+    // Issue 16 §2: an existing VPC is all or nothing; an existing cluster lives in an existing VPC.
+    const existingVpcId = r.get("existingVpcId");
+    const existingPrivate = r.must("existingPrivateSubnetIds");
+    const existingPublic = r.must("existingPublicSubnetIds");
+    let existingVpc: StackConfig["network"]["existing"];
+    if (existingVpcId !== undefined || existingPrivate.length > 0 || existingPublic.length > 0) {
+        const missing = [
+            existingVpcId === undefined ? "existingVpcId" : "",
+            existingPrivate.length < 2 ? "existingPrivateSubnetIds (at least two, in different AZs)" : "",
+            existingPublic.length < 2 ? "existingPublicSubnetIds (at least two, in different AZs)" : "",
+        ].filter((m) => m !== "");
+        const both = existingPrivate.filter((id) => existingPublic.includes(id));
+        const dupes = [...existingPrivate, ...existingPublic].filter((id, i, list) => list.indexOf(id) !== i && !both.includes(id));
+        if (missing.length > 0 && !problems.some((p) => p.startsWith("existing"))) {
+            problems.push(`an existing VPC needs all of existingVpcId, existingPrivateSubnetIds and existingPublicSubnetIds; missing: ${missing.join(", ")}`);
+        }
+        if (both.length > 0) {
+            problems.push(`existingPrivateSubnetIds and existingPublicSubnetIds share ${both.join(", ")}: the database and the app belong in private subnets, the load balancer in public ones`);
+        }
+        if (dupes.length > 0) {
+            problems.push(`existing subnet ids listed twice: ${[...new Set(dupes)].join(", ")}`);
+        }
+        if (existingVpcId !== undefined) {
+            existingVpc = { vpcId: existingVpcId, privateSubnetIds: existingPrivate, publicSubnetIds: existingPublic };
+        }
+    }
+    const existingCluster = r.get("eksExistingCluster");
+    if (existingCluster !== undefined && target !== "eks") {
+        problems.push(`eksExistingCluster is set (${quote(existingCluster)}) but target is ${target ?? "unset"}: it has an effect only with target eks; remove it or set target eks`);
+    }
+    if (existingCluster !== undefined && existingVpcId === undefined) {
+        problems.push(`eksExistingCluster needs existingVpcId and its subnets: the database and the load balancer go into the cluster's VPC`);
     }
 
     const appName = r.must("appName");
@@ -758,10 +902,15 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         appName,
         namePrefix,
         iamPermissionsBoundary: r.get("iamPermissionsBoundary"),
-        appPort: r.must("appPort"),
+        appPort,
+        app: {
+            dir: appDir, sourceDir, env: appEnv, secrets: appSecrets, port: appPort,
+            healthPath: r.must("appHealthPath"), readyPath: r.must("appReadyPath"),
+        },
         logRetentionDays: r.must("logRetentionDays"),
         verify,
         network: {
+            ...(existingVpc ? { existing: existingVpc } : {}),
             cidr,
             azCount: r.must("availabilityZones"),
             natGateways: r.must("natGateways") as NatStrategy,
@@ -809,6 +958,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             podMemory: r.must("eksPodMemory"),
             deployerRoleArns,
             publicAccessCidrs,
+            ...(existingCluster !== undefined ? { existingCluster } : {}),
             addonVersions: Object.fromEntries(r.must("eksAddonVersions").split(",").filter((p) => p !== "").map((p) => p.split("=") as [string, string])),
         },
         operations,
@@ -829,5 +979,5 @@ export function loadConfig(opts: LoadOptions): StackConfig {
             raw[key.slice(prefix.length)] = value;
         }
     }
-    return parseConfig(project, pulumi.getStack(), raw, opts);
+    return parseConfig(project, pulumi.getStack(), raw, { awsDefaultTags: pulumi.runtime.allConfig()["aws:defaultTags"], ...opts });
 }

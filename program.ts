@@ -1,6 +1,5 @@
 // The whole program, as a function so the CLI (index.ts), the offline plan and the tests all run
 // exactly the same code.
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Dashboard } from "./components/dashboard";
 import { Database } from "./components/database";
@@ -15,6 +14,7 @@ import { WebFirewall } from "./components/waf";
 import { loadConfig } from "./config";
 import { applyIamGuardrails } from "./lib/iamGuardrails";
 import { scratchDir } from "./lib/scratch";
+import { applyStackTags } from "./lib/tags";
 import { getTarget, implementedTargets } from "./targets";
 
 export interface StackOutputs {
@@ -33,7 +33,10 @@ export interface ProgramOptions {
 
 export function program(options: ProgramOptions = {}): StackOutputs {
     // 1. Read and validate every config key at once; nothing is created on bad config.
-    const config = loadConfig({ implementedTargets: implementedTargets() });
+    // appSourceDir is relative to the project root, this file's directory (issue 16).
+    const config = loadConfig({ implementedTargets: implementedTargets(), projectRoot: __dirname });
+    // Every taggable AWS resource gets project/stack/managed-by from the running stack (issue 16).
+    applyStackTags(config.project, config.stack);
     if (config.iamPermissionsBoundary) {
         applyIamGuardrails(config.iamPermissionsBoundary);
     }
@@ -47,6 +50,7 @@ export function program(options: ProgramOptions = {}): StackOutputs {
         flowLogs: config.network.flowLogs,
         logRetentionDays: config.logRetentionDays,
         namePrefix: config.namePrefix,
+        existing: config.network.existing, // issue 16: adopt an existing VPC
     });
     const database = new Database(`${config.appName}-db`, {
         vpcId: network.vpcId,
@@ -73,7 +77,7 @@ export function program(options: ProgramOptions = {}): StackOutputs {
     const out = getTarget(config.target).deploy({
         config, network, database, domain,
         webAclArn: firewall?.arn,
-        appDir: options.appDir ?? path.join(__dirname, "app"),
+        appDir: options.appDir ?? config.app.dir,
         buildDir: options.buildDir ?? scratchDir(),
     });
 
@@ -92,6 +96,8 @@ export function program(options: ProgramOptions = {}): StackOutputs {
             platform: out.release.platform,
             eventsCommand: out.release.eventsCommand,
             timeoutSeconds: config.verify.timeoutSeconds,
+            healthPath: config.app.healthPath,
+            readyPath: config.app.readyPath,
         }, { dependsOn: [...out.release.rollout, ...(alias ? [alias] : [])] });
     }
 

@@ -17,6 +17,17 @@ export interface NetworkArgs {
     readonly logRetentionDays: number;
     /** Physical-name prefix unique per stack (`${appName}-${stack}`): two stacks of one app share an account. */
     readonly namePrefix: string;
+    /**
+     * Adopt mode (issue 16 §2): an existing VPC and its subnets. Nothing is created (no VPC, NAT
+     * gateways, S3 endpoint or flow logs: those belong to the VPC's owner, and a second S3 endpoint
+     * route or flow log per stack would be someone else's change); the subnets are checked to be in
+     * the VPC and spread over at least two AZs, and the outputs are the same as in create mode.
+     */
+    readonly existing?: {
+        readonly vpcId: string;
+        readonly privateSubnetIds: readonly string[];
+        readonly publicSubnetIds: readonly string[];
+    };
 }
 
 /**
@@ -27,12 +38,26 @@ export class Network extends pulumi.ComponentResource {
     readonly vpcId: pulumi.Output<string>;
     readonly publicSubnetIds: pulumi.Output<string[]>;
     readonly privateSubnetIds: pulumi.Output<string[]>;
-    /** The S3 gateway endpoint on the private route tables. */
-    readonly s3EndpointId: pulumi.Output<string>;
+    /** The S3 gateway endpoint on the private route tables; undefined for an adopted VPC. */
+    readonly s3EndpointId: pulumi.Output<string> | undefined;
     readonly cidr: string;
+    /** Whether the VPC was adopted (existingVpcId) rather than created. */
+    readonly adopted: boolean;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:network:Network", name, {}, opts);
+        this.adopted = args.existing !== undefined;
+        if (args.existing !== undefined) {
+            const e = args.existing;
+            this.vpcId = pulumi.output(e.vpcId);
+            this.privateSubnetIds = checkedSubnets(this, "existingPrivateSubnetIds", e.vpcId, e.privateSubnetIds);
+            this.publicSubnetIds = checkedSubnets(this, "existingPublicSubnetIds", e.vpcId, e.publicSubnetIds);
+            this.s3EndpointId = undefined;
+            // The VPC's own block, for whoever needs it; the stack's vpcCidr has no effect here.
+            this.cidr = "";
+            this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });
+            return;
+        }
         const prefix = Number(args.cidr.split("/")[1]);
         if (!(prefix >= 16 && prefix <= 20)) {
             throw new Error(`Network ${name}: cidr must be /16 to /20 so every zone gets room (got ${args.cidr})`);
@@ -125,4 +150,20 @@ export class Network extends pulumi.ComponentResource {
             maxAggregationInterval: 60,
         }, { parent: this });
     }
+}
+
+/**
+ * The given subnets, once AWS has confirmed each is in `vpcId` (`ec2:DescribeSubnets` with a vpc-id
+ * filter answers "no matching EC2 Subnet found" otherwise) and that together they span two AZs
+ * (an RDS subnet group and an ALB both need two: RDS DBSubnetGroupDoesNotCoverEnoughAZs, ELB "At
+ * least two subnets in two different Availability Zones must be specified").
+ */
+function checkedSubnets(parent: pulumi.Resource, key: string, vpcId: string, ids: readonly string[]): pulumi.Output<string[]> {
+    const found = ids.map((id) => aws.ec2.getSubnetOutput({ id, vpcId }, { parent }));
+    return pulumi.all(found.map((f) => f.availabilityZone)).apply((azs) => {
+        if (new Set(azs).size < 2) {
+            throw new Error(`${key} ${ids.join(", ")} are all in ${azs[0]}: they must span at least two availability zones`);
+        }
+        return [...ids];
+    });
 }

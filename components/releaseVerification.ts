@@ -53,6 +53,9 @@ export interface ReleaseVerificationArgs {
     readonly timeoutSeconds: number;
     /** Pause between polls (seconds). Default 5. */
     readonly intervalSeconds?: number;
+    /** The health path that reports `release` and the readiness path (appHealthPath, appReadyPath). Defaults /health, /ready. */
+    readonly healthPath?: string;
+    readonly readyPath?: string;
     /** Good polls needed in a row, so old targets still behind the load balancer are gone. Default 3. */
     readonly confirmations?: number;
 }
@@ -66,6 +69,8 @@ export interface VerificationInputs {
     readonly timeoutSeconds: number;
     readonly intervalSeconds: number;
     readonly confirmations: number;
+    readonly healthPath?: string;
+    readonly readyPath?: string;
 }
 
 /** What a change of only these inputs means: a new rollout to check. Everything else is how to check. */
@@ -103,6 +108,8 @@ export const releaseVerificationProvider: pulumi.dynamic.ResourceProvider = {
             timeoutMs: inputs.timeoutSeconds * 1000,
             intervalMs: inputs.intervalSeconds * 1000,
             confirmations: inputs.confirmations,
+            healthPath: inputs.healthPath,
+            readyPath: inputs.readyPath,
         });
         return { id: "release-verification", outs: { ...inputs, verifiedAt: new Date().toISOString() } };
     },
@@ -116,6 +123,8 @@ export const releaseVerificationProvider: pulumi.dynamic.ResourceProvider = {
             timeoutMs: news.timeoutSeconds * 1000,
             intervalMs: news.intervalSeconds * 1000,
             confirmations: news.confirmations,
+            healthPath: news.healthPath,
+            readyPath: news.readyPath,
         });
         return { outs: { ...news, verifiedAt: new Date().toISOString() } };
     },
@@ -152,6 +161,8 @@ export class ReleaseVerification extends pulumi.dynamic.Resource {
             timeoutSeconds: args.timeoutSeconds,
             intervalSeconds,
             confirmations,
+            healthPath: args.healthPath ?? "/health",
+            readyPath: args.readyPath ?? "/ready",
             verifiedAt: undefined,
         }, opts, "releaseVerification", "ReleaseVerification");
     }

@@ -30,6 +30,10 @@ export const GRANTS: Readonly<Record<string, readonly string[]>> = {
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:ModifySecurityGroupRules", "ec2:DescribeSecurityGroupRules", "ec2:CreateTags"],
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ["ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress", "ec2:ModifySecurityGroupRules", "ec2:DescribeSecurityGroupRules", "ec2:CreateTags"],
     "aws:ec2/getAvailabilityZones:getAvailabilityZones": ["ec2:DescribeAvailabilityZones"],
+    // Issue 16: an adopted VPC's subnets are checked (components/network.ts).
+    "aws:ec2/getSubnet:getSubnet": ["ec2:DescribeSubnets"],
+    // Issue 16: eksExistingCluster is looked up (targets/eksShared.ts).
+    "aws:eks/getCluster:getCluster": ["eks:DescribeCluster"],
     "aws:ec2/launchTemplate:LaunchTemplate": ["ec2:CreateLaunchTemplate", "ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate", "ec2:DeleteLaunchTemplate", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions", "ec2:CreateTags", "ec2:RunInstances"],
     // Logs and encryption.
     "aws:cloudwatch/logGroup:LogGroup": ["logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:TagResource", "logs:UntagResource", "logs:AssociateKmsKey"],

@@ -25,6 +25,16 @@ export interface MockCloudOptions {
     readonly preview?: boolean;
     /** What AWS keeps between runs (tags, version labels, retained resources); see harness/cloudMemory.ts. */
     readonly memory?: CloudMemory;
+    /**
+     * Existing subnets (issue 16 adopt mode): id -> VPC and AZ. Unlisted ids exist in whatever VPC
+     * is asked for, in an AZ derived from the id's last hex digit (even: a, odd: b).
+     */
+    readonly subnets?: Readonly<Record<string, { readonly vpcId: string; readonly availabilityZone: string }>>;
+    /**
+     * Existing EKS clusters (issue 16 eksExistingCluster): name -> VPC. An unlisted name exists in
+     * the stack's existingVpcId (the running config's), so offline plans of that setup pass.
+     */
+    readonly clusters?: Readonly<Record<string, { readonly vpcId: string; readonly authenticationMode?: string }>>;
 }
 
 /** A realistic slice of `aws elasticbeanstalk list-available-solution-stacks`, newest first. */
@@ -121,6 +131,28 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 }
                 const zoneId = `Z${hex(wanted, 20).toUpperCase()}`;
                 return { id: zoneId, zoneId, name: `${wanted}`, privateZone: false, arn: `arn:aws:route53:::hostedzone/${zoneId}` };
+            }
+            case "aws:ec2/getSubnet:getSubnet": {
+                const id = String(inputs.id);
+                const known = this.opts.subnets?.[id];
+                const vpcId = known?.vpcId ?? String(inputs.vpcId ?? `vpc-${hex(id)}`);
+                if (inputs.vpcId !== undefined && vpcId !== inputs.vpcId) {
+                    throw new Error(`no matching EC2 Subnet found (id ${id} is in ${vpcId}, not ${inputs.vpcId})`);
+                }
+                const az = known?.availabilityZone ?? `${region}${parseInt(id.slice(-1), 16) % 2 === 0 ? "a" : "b"}`;
+                return { id, vpcId, availabilityZone: az, availabilityZoneId: `use1-${az.slice(-1)}`, cidrBlock: "10.1.0.0/20", mapPublicIpOnLaunch: false, arn: `arn:aws:ec2:${region}:${MOCK_ACCOUNT}:subnet/${id}` };
+            }
+            case "aws:eks/getCluster:getCluster": {
+                const n = String(inputs.name);
+                const known = this.opts.clusters?.[n];
+                const endpoint = `https://${hex(n, 32).toUpperCase()}.gr7.${region}.eks.amazonaws.com`;
+                return {
+                    id: n, name: n, arn: `arn:aws:eks:${region}:${MOCK_ACCOUNT}:cluster/${n}`, endpoint, version: "1.34", status: "ACTIVE",
+                    certificateAuthorities: [{ data: Buffer.from("mock-ca").toString("base64") }],
+                    accessConfigs: [{ authenticationMode: known?.authenticationMode ?? "API_AND_CONFIG_MAP", bootstrapClusterCreatorAdminPermissions: false }],
+                    vpcConfig: { vpcId: known?.vpcId ?? adoptedVpcId() ?? `vpc-${hex(n)}`, clusterSecurityGroupId: `sg-${hex(`${n}eks-cluster-sg`)}`, subnetIds: [], securityGroupIds: [], endpointPrivateAccess: true, endpointPublicAccess: false, publicAccessCidrs: [] },
+                    tags: {},
+                };
             }
             case "aws:iam/getPolicyDocument:getPolicyDocument":
                 return { id: "policy", json: policyJson(inputs) };
@@ -456,6 +488,12 @@ export class MockCloud implements pulumi.runtime.Mocks {
                 return {};
         }
     }
+}
+
+/** The running stack's existingVpcId, if set (the config the harness gave the runtime). */
+function adoptedVpcId(): string | undefined {
+    const value = Object.entries(pulumi.runtime.allConfig()).find(([key]) => key.endsWith(":existingVpcId"))?.[1];
+    return value === undefined || value === "" ? undefined : value;
 }
 
 interface PolicyStatementInput {

@@ -301,6 +301,24 @@ function setListItem(values: Map<string, ConfigValue>, key: string, index: numbe
     values.set(key, { text: JSON.stringify(list), secure: false, object: true });
 }
 
+/**
+ * `--set 'key.NAME=value'` is `pulumi config set --path 'key.NAME' value`: the stack value becomes a
+ * structured (object) value, a map, with NAME set (issue 16: appEnv, appSecrets).
+ */
+function setMapItem(values: Map<string, ConfigValue>, key: string, name: string, value: string, given: string): void {
+    const prev = values.get(key);
+    let map: Record<string, unknown> = {};
+    if (prev !== undefined) {
+        const parsed: unknown = prev.object ? JSON.parse(prev.text) : undefined;
+        if (!isPlainObject(parsed) || prev.secure) {
+            throw new Error(`--set ${JSON.stringify(given)}: ${key} is not a map on this stack`);
+        }
+        map = parsed;
+    }
+    map[name] = value;
+    values.set(key, { text: sortedJson(map), secure: false, object: true });
+}
+
 export function resolveStackConfig(stack: string, overrides: readonly string[] = [], root = ROOT): ResolvedStackConfig {
     const project = readProjectFile(root);
     validateProject(project, path.join(root, "Pulumi.yaml"));
@@ -323,6 +341,11 @@ export function resolveStackConfig(stack: string, overrides: readonly string[] =
         const item = /^([^[\]]+)\[(\d+)\]$/.exec(rawKey);
         if (item) {
             setListItem(values, qualify(project.name, item[1]), Number(item[2]), value, o);
+            continue;
+        }
+        const entry = /^([^[\].]+)\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(rawKey);
+        if (entry) {
+            setMapItem(values, qualify(project.name, entry[1]), entry[2], value, o);
             continue;
         }
         const key = qualify(project.name, rawKey);

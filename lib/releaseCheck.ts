@@ -18,6 +18,10 @@ export interface ReleaseCheckArgs {
     readonly intervalMs: number;
     /** The command that shows why the platform did not roll out (ECS service events, EB events, kubectl rollout status). */
     readonly eventsCommand: string;
+    /** The app's shallow health path, which reports `release` (appHealthPath). Default /health. */
+    readonly healthPath?: string;
+    /** The app's readiness path (appReadyPath). Default /ready. */
+    readonly readyPath?: string;
     /** Who would have rolled back, for the message ("ECS", "Elastic Beanstalk"...). Default: "the platform". */
     readonly platform?: string;
     /**
@@ -35,13 +39,13 @@ export type Observation = { kind: "unreachable"; detail: string }
 async function observe(args: ReleaseCheckArgs): Promise<Observation> {
     const timeout = Math.min(10000, Math.max(1000, args.intervalMs * 5));
     try {
-        const health = await fetch(`${args.url}/health`, { signal: AbortSignal.timeout(timeout), redirect: "follow" });
+        const health = await fetch(`${args.url}${args.healthPath ?? "/health"}`, { signal: AbortSignal.timeout(timeout), redirect: "follow" });
         const body = (await health.json().catch(() => ({}))) as { release?: unknown };
         const seen = typeof body.release === "string" ? body.release : "(none)";
         if (!health.ok || seen !== args.release) {
             return { kind: "old-release", seen: health.ok ? seen : `HTTP ${health.status}` };
         }
-        const ready = await fetch(`${args.url}/ready`, { signal: AbortSignal.timeout(timeout), redirect: "follow" });
+        const ready = await fetch(`${args.url}${args.readyPath ?? "/ready"}`, { signal: AbortSignal.timeout(timeout), redirect: "follow" });
         await ready.arrayBuffer();
         return ready.status === 200 ? { kind: "ok" } : { kind: "not-ready", status: ready.status };
     } catch (e) {
@@ -54,9 +58,9 @@ export function explain(args: ReleaseCheckArgs, last: Observation): string {
     const within = `within ${Math.round(args.timeoutMs / 1000)} s`;
     switch (last.kind) {
         case "old-release":
-            return `${args.url}/health never reported release ${args.release} ${within} (last: ${last.seen}): ${args.platform ?? "the platform"} most likely rolled back to the previous version or is still replacing it. Read why: ${args.eventsCommand}`;
+            return `${args.url}${args.healthPath ?? "/health"} never reported release ${args.release} ${within} (last: ${last.seen}): ${args.platform ?? "the platform"} most likely rolled back to the previous version or is still replacing it. Read why: ${args.eventsCommand}`;
         case "not-ready":
-            return `${args.url} runs release ${args.release} but /ready answered ${last.status} ${within}: the app cannot reach its database (credentials, security group or TLS). Read why: ${args.eventsCommand}`;
+            return `${args.url} runs release ${args.release} but ${args.readyPath ?? "/ready"} answered ${last.status} ${within}: the app cannot reach its database (credentials, security group or TLS). Read why: ${args.eventsCommand}`;
         case "unreachable":
             return `${args.url} did not answer ${within} (${last.detail}): the load balancer has no healthy target yet, or DNS has not propagated. Read why: ${args.eventsCommand}`;
         default:

@@ -10,7 +10,12 @@ export function projectConfigBlock(): Record<string, Record<string, unknown>> {
     const block: Record<string, Record<string, unknown>> = {};
     for (const [key, spec] of Object.entries(CONFIG_SCHEMA) as [string, KeySpec][]) {
         const allowed = "oneOf" in spec && spec.oneOf ? ` Allowed: ${spec.oneOf.join(", ")}.` : "";
-        const entry: Record<string, unknown> = { type: spec.type, description: `${spec.description}${allowed}` };
+        // The CLI's project schema types only string, integer, boolean and array (pulumi/pulumi
+        // sdk/go/common/workspace/project.json, $defs.simpleConfigType): a map key (appEnv,
+        // appSecrets; issue 16) is declared untyped, with its `{}` default, and config.ts checks it.
+        const entry: Record<string, unknown> = spec.type === "object"
+            ? { description: `${spec.description}${allowed}` }
+            : { type: spec.type, description: `${spec.description}${allowed}` };
         if (spec.type === "array") {
             // Pulumi requires the item type of an array-typed project config key.
             entry.items = { type: "string" };

@@ -8,6 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ArtifactBucket } from "../components/artifactBucket";
+import { appSecretReadStatements, beanstalkEnvironment, beanstalkSecrets } from "../lib/appSpec";
 import { attachManagedPolicies } from "../lib/iam";
 import { beanstalkLoadBalancer } from "../lib/loadBalancers";
 import { SSL_POLICY } from "../lib/tls";
@@ -191,6 +192,7 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
                 Statement: [
                     { Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: `${bucketArn}/bundles/*` },
                     ...secretStatements,
+                    ...appSecretReadStatements(config.app),
                 ],
             })),
         }, { parent: this });
@@ -274,7 +276,7 @@ export class BeanstalkTarget extends pulumi.ComponentResource {
         };
 
         this.url = domain ? domain.url : pulumi.interpolate`http://${env.cname}`;
-        this.healthUrl = pulumi.interpolate`${this.url}/health`;
+        this.healthUrl = pulumi.interpolate`${this.url}${config.app.healthPath}`;
         this.environmentName = env.name;
         this.applicationName = application.name;
         this.versionLabel = version.name;
@@ -356,7 +358,7 @@ export function beanstalkSettings(i: SettingsInputs): SettingsSpec {
                 ? { BatchSizeType: "Percentage", BatchSize: 50 } : {}),
         },
         "aws:elasticbeanstalk:environment:process:default": {
-            HealthCheckPath: "/health",
+            HealthCheckPath: config.app.healthPath,
             Port: 80,
             Protocol: "HTTP",
             MatcherHTTPCode: "200",
@@ -399,6 +401,7 @@ export function beanstalkSettings(i: SettingsInputs): SettingsSpec {
             DB_NAME: i.dbName,
             DB_SSLMODE: "verify-full", // the app trusts its bundled RDS CAs (app/clients_service/rds-ca-bundle.pem)
             APP_RELEASE: i.release, // issue 11 §3: what /health reports, what the post-deploy check waits for
+            ...beanstalkEnvironment(config.app), // appEnv (issue 16; reserved names refused in config.ts)
         },
         // Fetched from Secrets Manager at instance bootstrap; the console shows only the ARN. The
         // variable holds the secret's whole SecretString, the JSON text as stored (Elastic
@@ -408,6 +411,7 @@ export function beanstalkSettings(i: SettingsInputs): SettingsSpec {
         // JSON on every platform (app/clients_service/config.py), so no key selection is needed.
         "aws:elasticbeanstalk:application:environmentsecrets": {
             DB_SECRET: i.dbSecretArn,
+            ...beanstalkSecrets(config.app), // appSecrets: ARNs, fetched at bootstrap like DB_SECRET (issue 16)
         },
     };
     if (eb.deploymentPolicy === "TrafficSplitting") {

@@ -7,6 +7,7 @@ import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerImage } from "../components/containerImage";
 import { fargateMemoryChoices, StackConfig } from "../config";
+import { appSecretReadStatements, ecsEnvironment, ecsSecrets } from "../lib/appSpec";
 import { gunicornWorkers } from "../lib/sizing";
 import { SSL_POLICY } from "../lib/tls";
 import { Target, TargetArgs, TargetOps, TargetOutputs, TargetRelease } from "./types";
@@ -154,7 +155,7 @@ export class EcsTarget extends pulumi.ComponentResource {
                 // Deploys and scale-in wait this long per task for in-flight requests (default 300 s).
                 deregistrationDelay: 15,
                 healthCheck: {
-                    path: "/health", matcher: "200", protocol: "HTTP", port: "traffic-port",
+                    path: config.app.healthPath, matcher: "200", protocol: "HTTP", port: "traffic-port",
                     interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3,
                 },
             },
@@ -199,6 +200,8 @@ export class EcsTarget extends pulumi.ComponentResource {
                     ...pull,
                     { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logArn}:log-stream:*` },
                     ...secret,
+                    // appSecrets (issue 16): exactly those ARNs, resolved by the agent at task start.
+                    ...appSecretReadStatements(config.app),
                 ],
             })),
         }, { parent: this });
@@ -326,7 +329,7 @@ export class EcsTarget extends pulumi.ComponentResource {
             dependsOn: [alb, service],
         };
         this.url = domain ? domain.url : pulumi.interpolate`http://${alb.loadBalancer.dnsName}`;
-        this.healthUrl = pulumi.interpolate`${this.url}/health`;
+        this.healthUrl = pulumi.interpolate`${this.url}${config.app.healthPath}`;
         this.imageUri = image.imageUri;
         this.repositoryUrl = image.repositoryUrl;
         this.clusterName = cluster.name;
@@ -369,16 +372,17 @@ export function containerDefinition(i: ContainerInputs): pulumi.Input<Record<str
             { name: "DB_NAME", value: i.dbName },
             { name: "DB_SSLMODE", value: "verify-full" }, // the app trusts its bundled RDS CAs (app/clients_service/rds-ca-bundle.pem)
             { name: "APP_RELEASE", value: i.release }, // issue 11 §3: what /health reports, what the post-deploy check waits for
+            ...ecsEnvironment(i.config.app), // appEnv (issue 16)
         ],
-        // The agent resolves this at task start through the execution role; only the ARN is stored.
-        secrets: [{ name: "DB_SECRET", valueFrom: i.dbSecretArn }],
+        // The agent resolves these at task start through the execution role; only the ARNs are stored.
+        secrets: [{ name: "DB_SECRET", valueFrom: i.dbSecretArn }, ...ecsSecrets(i.config.app)],
         readonlyRootFilesystem: true,
         mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
         user: "10001:10001",
         linuxParameters: { initProcessEnabled: true },
         // Matches the Dockerfile's HEALTHCHECK: no curl in the slim image, so the stdlib probes /health.
         healthCheck: {
-            command: ["CMD", "python", "-c", `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${port}/health', timeout=2)`],
+            command: ["CMD", "python", "-c", `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${port}${i.config.app.healthPath}', timeout=2)`],
             interval: 15,
             timeout: 5,
             retries: 3,

@@ -11,6 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerImage } from "../components/containerImage";
 import { EksVersion, StackConfig } from "../config";
+import { K8S_APP_SECRET, kubernetesEnv } from "../lib/appSpec";
 import { attachManagedPolicies } from "../lib/iam";
 import { ingressLoadBalancer } from "../lib/loadBalancers";
 import { ingressOperationsAnnotations, MAINTENANCE_ACTION } from "../components/maintenance";
@@ -296,6 +297,18 @@ export class EksTarget extends pulumi.ComponentResource {
             stringData: { DB_SECRET: pulumi.secret(secretValue) },
         }, k8sOpts);
 
+        // appSecrets (issue 16), synced the same way as the database secret: read from Secrets Manager
+        // at deploy time into a Kubernetes Secret (KMS-encrypted in etcd, a Pulumi secret in state),
+        // so the app gets plain environment variables as on ECS and Beanstalk, with no AWS SDK call
+        // or extra controller. A rotated value reaches the pods with the next pulumi up.
+        const appSecretNames = Object.keys(config.app.secrets).sort();
+        const appSecret = appSecretNames.length === 0 ? undefined : new k8s.core.v1.Secret(`${name}-app-secrets`, {
+            metadata: { name: K8S_APP_SECRET, namespace },
+            type: "Opaque",
+            stringData: Object.fromEntries(appSecretNames.map((n) => [n, pulumi.secret(
+                aws.secretsmanager.getSecretVersionOutput({ secretId: config.app.secrets[n] }, { parent: this }).secretString)])),
+        }, k8sOpts);
+
         const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
             metadata: { name: APP_OBJECT, namespace },
             automountServiceAccountToken: false,
@@ -305,6 +318,7 @@ export class EksTarget extends pulumi.ComponentResource {
         const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, appDeployment({
             config, namespace, labels, image: image.imageUri, serviceAccount: serviceAccount.metadata.name, secretName: dbSecret.metadata.name,
             dbHost: database.address, dbPort: database.port, dbName: database.dbName, release: image.tag,
+            appSecretName: appSecret?.metadata.name ?? K8S_APP_SECRET,
         }), {
             ...k8sOpts,
             // The HPA owns the replica count after creation.
@@ -346,6 +360,7 @@ export class EksTarget extends pulumi.ComponentResource {
             namespace, labels, serviceName: service.metadata.name, certificateArn: domain?.certificateArn, host: config.domain?.name,
             extraAnnotations: ingressOperationsAnnotations({ webAclArn: args.webAclArn, maintenance: config.operations.maintenanceMode, appName: config.appName }),
             maintenance: config.operations.maintenanceMode,
+            healthPath: config.app.healthPath,
         }), {
             ...k8sOpts,
             // Deleted before the controller, so the controller is still there to delete the ALB.
@@ -379,7 +394,7 @@ export class EksTarget extends pulumi.ComponentResource {
             rollout: [deployment, ingress],
         };
         this.url = domain ? domain.url : pulumi.interpolate`http://${albHostname}`;
-        this.healthUrl = pulumi.interpolate`${this.url}/health`;
+        this.healthUrl = pulumi.interpolate`${this.url}${config.app.healthPath}`;
         this.clusterName = cluster.eksCluster.name;
         this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
         this.imageUri = image.imageUri;
@@ -448,6 +463,8 @@ interface DeploymentInputs {
     readonly dbName: string;
     /** The image tag, reported by the app in GET /health (APP_RELEASE). */
     readonly release: pulumi.Input<string>;
+    /** The Secret holding appSecrets (issue 16); referenced only when there are any. */
+    readonly appSecretName?: pulumi.Input<string>;
 }
 
 /** The app's Deployment: hardened pod, probes on /ready and /health, zero-downtime rollout. */
@@ -493,15 +510,16 @@ export function appDeployment(i: DeploymentInputs): k8s.apps.v1.DeploymentArgs {
                             { name: "DB_SSLMODE", value: "verify-full" }, // the app trusts its bundled RDS CAs (app/clients_service/rds-ca-bundle.pem)
                             { name: "DB_SECRET", valueFrom: { secretKeyRef: { name: i.secretName, key: "DB_SECRET" } } },
                             { name: "APP_RELEASE", value: i.release }, // issue 11 §3: what /health reports, what the post-deploy check waits for
+                            ...kubernetesEnv(config.app, i.appSecretName ?? K8S_APP_SECRET), // appEnv, appSecrets (issue 16)
                         ],
                         resources: {
                             requests: { cpu: `${e.podCpu}m`, memory: `${e.podMemory}Mi` },
                             limits: { cpu: `${e.podCpuLimit}m`, memory: `${e.podMemory}Mi` },
                         },
                         // Ready only when the database answers; alive as long as the process serves.
-                        readinessProbe: { httpGet: { path: "/ready", port: "http" }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
-                        livenessProbe: { httpGet: { path: "/health", port: "http" }, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 4 },
-                        startupProbe: { httpGet: { path: "/health", port: "http" }, periodSeconds: 2, failureThreshold: 30 },
+                        readinessProbe: { httpGet: { path: config.app.readyPath, port: "http" }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+                        livenessProbe: { httpGet: { path: config.app.healthPath, port: "http" }, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 4 },
+                        startupProbe: { httpGet: { path: config.app.healthPath, port: "http" }, periodSeconds: 2, failureThreshold: 30 },
                         // Keep serving while the ALB deregisters the pod, then gunicorn drains gracefully.
                         lifecycle: { preStop: { sleep: { seconds: 10 } } },
                         securityContext: {
@@ -529,6 +547,8 @@ interface IngressInputs {
     readonly extraAnnotations?: Record<string, pulumi.Input<string>>;
     /** Put the maintenance action's rule before the app's: every request gets the 503 page. */
     readonly maintenance?: boolean;
+    /** The load balancer's health check path (appHealthPath; issue 16). Default /health. */
+    readonly healthPath?: string;
 }
 
 /** An internet-facing ALB to the pods' IPs, checking /health; HTTPS plus redirect with a certificate. */
@@ -536,7 +556,7 @@ export function appIngress(i: IngressInputs): k8s.networking.v1.IngressArgs {
     const annotations: Record<string, pulumi.Input<string>> = {
         "alb.ingress.kubernetes.io/scheme": "internet-facing",
         "alb.ingress.kubernetes.io/target-type": "ip",
-        "alb.ingress.kubernetes.io/healthcheck-path": "/health",
+        "alb.ingress.kubernetes.io/healthcheck-path": i.healthPath ?? "/health",
         "alb.ingress.kubernetes.io/success-codes": "200",
         "alb.ingress.kubernetes.io/healthcheck-interval-seconds": "10",
         "alb.ingress.kubernetes.io/healthy-threshold-count": "2",

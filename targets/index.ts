@@ -4,12 +4,14 @@ import { TargetName } from "../config";
 import { beanstalk } from "./beanstalk";
 import { ecs } from "./ecs";
 import { eksTarget } from "./eks";
+import { deploySharedCluster } from "./eksShared";
 import { Target } from "./types";
 
 export const TARGETS: Readonly<Partial<Record<TargetName, Target>>> = {
     beanstalk,
     ecs,
-    eks: eksTarget,
+    // eksExistingCluster (issue 16 §2): the app only, into a cluster someone else runs.
+    eks: { name: "eks", deploy: (args, opts) => args.config.eks.existingCluster !== undefined ? deploySharedCluster(args, opts) : eksTarget.deploy(args, opts) },
 };
 
 export function implementedTargets(): TargetName[] {

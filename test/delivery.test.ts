@@ -209,6 +209,10 @@ describe("deploy role permissions", function () {
         // issue 13: subscriptions and maintenance mode's listener lookup appear only when configured.
         variants.push({ stack, sets: ["target=ecs", "domainName=app.example.com", "maintenanceMode=true", "alarmEmails[0]=oncall@example.com", "alarmHttpsEndpoint=https://hooks.example.com/alarms"] });
     }
+    // Issue 16: an existing VPC and an existing EKS cluster (subnet and cluster lookups).
+    const adopt = ["existingVpcId=vpc-0a1b2c3d4e5f60718", "existingPrivateSubnetIds[0]=subnet-0aaaaaaaaaaaaaaa0", "existingPrivateSubnetIds[1]=subnet-0aaaaaaaaaaaaaaa1",
+        "existingPublicSubnetIds[0]=subnet-0bbbbbbbbbbbbbbb0", "existingPublicSubnetIds[1]=subnet-0bbbbbbbbbbbbbbb1"];
+    variants.push({ stack: "dev", sets: ["target=eks", "eksExistingCluster=platform-shared", ...adopt] });
     const plans: { name: string; plan: PlanResult }[] = [];
     before(async function () {
         this.timeout(300000);

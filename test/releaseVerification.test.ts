@@ -17,15 +17,15 @@ import { all, EKS, ebSettings, input, one, planStack } from "./helpers";
 interface App { url: string; requests: () => number; close: () => Promise<void> }
 
 /** The app's /health and /ready, as the behaviour says, on 127.0.0.1 and an ephemeral port. */
-async function serveApp(releaseAt: (healthCall: number) => string, readyStatus = 200): Promise<App> {
+async function serveApp(releaseAt: (healthCall: number) => string, readyStatus = 200, paths = { health: "/health", ready: "/ready" }): Promise<App> {
     let health = 0;
     let requests = 0;
     const server = http.createServer((req, res) => {
         requests++;
-        if (req.url === "/health") {
+        if (req.url === paths.health) {
             health++;
             res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok", release: releaseAt(health) }));
-        } else if (req.url === "/ready") {
+        } else if (req.url === paths.ready) {
             res.writeHead(readyStatus, { "content-type": "application/json" }).end("{}");
         } else {
             res.writeHead(404).end();
@@ -108,6 +108,16 @@ describe("release verification: the dynamic provider", function () {
         const app = await serveApp(() => "amd64-new", 503);
         try {
             await assert.rejects(provider.create(inputs(app.url, "amd64-new")), /runs release amd64-new but \/ready answered 503 .*cannot reach its database.*Read why: aws ecs describe-services/);
+        } finally {
+            await app.close();
+        }
+    });
+
+    it("polls the app's own paths when appHealthPath/appReadyPath are set, and only those", async () => {
+        const app = await serveApp(() => "amd64-new", 200, { health: "/healthz", ready: "/readyz" });
+        try {
+            await provider.create(inputs(app.url, "amd64-new", { healthPath: "/healthz", readyPath: "/readyz" }));
+            await assert.rejects(provider.create(inputs(app.url, "amd64-new")), /\/health never reported release amd64-new .*\(last: HTTP 404\)/);
         } finally {
             await app.close();
         }
@@ -251,6 +261,14 @@ describe("release verification: every target's plan", function () {
         }
         const plan = await planStack("dev", ["target=ecs", "verifyTimeoutSeconds=1200"]);
         assert.strictEqual(input(one(plan, RELEASE_VERIFICATION_TYPE), "timeoutSeconds"), 1200);
+    });
+
+    it("polls the app's own health and readiness paths (appHealthPath, appReadyPath) on every target", async () => {
+        for (const sets of Object.values(TARGETS)) {
+            const plan = await planStack("dev", [...sets, "appHealthPath=/healthz", "appReadyPath=/readyz"]);
+            const check = one(plan, RELEASE_VERIFICATION_TYPE);
+            assert.deepStrictEqual([input(check, "healthPath"), input(check, "readyPath")], ["/healthz", "/readyz"]);
+        }
     });
 
     it("maintenance mode (503 at the load balancer) leaves the check out; switching it off brings it back", async () => {
