@@ -10,6 +10,8 @@ export interface WebFirewallArgs {
     readonly namePrefix: string;
     /** Requests one IP may send in 5 minutes before it is blocked. */
     readonly rateLimit: number;
+    /** Paths the rate limit never counts: the app's health and readiness paths. Default /health, /ready. */
+    readonly unlimitedPaths?: readonly string[];
 }
 
 /**
@@ -19,8 +21,17 @@ export interface WebFirewallArgs {
  */
 export const MANAGED_RULE_GROUPS = ["AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"] as const;
 
-/** Paths load balancer and Kubernetes checks call; the rate limit never counts them. */
-export const UNLIMITED_PATHS_REGEX = "^/(health|ready)$";
+/**
+ * A WAF regex (PCRE, AWS WAF Developer Guide, waf-regex-pattern-support) matching exactly `paths`:
+ * the ones load balancer and Kubernetes checks call, which the rate limit never counts.
+ */
+export function unlimitedPathsRegex(paths: readonly string[]): string {
+    const escaped = paths.map((p) => p.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&"));
+    return `^(${[...new Set(escaped)].join("|")})$`;
+}
+
+/** The bundled app's paths (appHealthPath and appReadyPath by default). */
+export const UNLIMITED_PATHS_REGEX = unlimitedPathsRegex(["/health", "/ready"]);
 
 /** AWS WAF's rate-based rule accepts 10 to 2,000,000,000 requests per evaluation window (WAF API, RateBasedStatement.Limit). */
 export const RATE_LIMIT_RANGE = [10, 2_000_000_000] as const;
@@ -31,7 +42,7 @@ function visibility(metricName: string): aws.types.input.wafv2.WebAclRuleVisibil
 }
 
 /** The ACL's rules: the managed groups, then the rate limit with its scope-down excluding the health paths. */
-export function webAclRules(rateLimit: number): aws.types.input.wafv2.WebAclRule[] {
+export function webAclRules(rateLimit: number, unlimitedPaths: readonly string[] = ["/health", "/ready"]): aws.types.input.wafv2.WebAclRule[] {
     if (!Number.isInteger(rateLimit) || rateLimit < RATE_LIMIT_RANGE[0] || rateLimit > RATE_LIMIT_RANGE[1]) {
         throw new Error(`WAF rate limit must be a whole number from ${RATE_LIMIT_RANGE[0]} to ${RATE_LIMIT_RANGE[1]} (got ${rateLimit})`);
     }
@@ -57,7 +68,7 @@ export function webAclRules(rateLimit: number): aws.types.input.wafv2.WebAclRule
                     notStatement: {
                         statement: {
                             regexMatchStatement: {
-                                regexString: UNLIMITED_PATHS_REGEX,
+                                regexString: unlimitedPathsRegex(unlimitedPaths),
                                 fieldToMatch: { uriPath: {} },
                                 textTransformations: [{ priority: 0, type: "NONE" }],
                             },
@@ -78,7 +89,7 @@ export class WebFirewall extends pulumi.ComponentResource {
 
     constructor(name: string, args: WebFirewallArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:waf:WebFirewall", name, {}, opts);
-        const rules = webAclRules(args.rateLimit);
+        const rules = webAclRules(args.rateLimit, args.unlimitedPaths);
         const acl = new aws.wafv2.WebAcl(`${name}-acl`, {
             name: `${args.namePrefix}-waf`,
             description: `Managed rules and a per-IP rate limit in front of ${args.namePrefix}`,

@@ -5,7 +5,7 @@ import { ConfigError, parseConfig, TARGET_NAMES, TargetName } from "../config";
 import { dashboardBody, DashboardInputs } from "../components/dashboard";
 import { FIXED_RESPONSE_MAX, maintenancePage } from "../components/maintenance";
 import { topicKeyPolicy } from "../components/notifications";
-import { UNLIMITED_PATHS_REGEX, webAclRules } from "../components/waf";
+import { UNLIMITED_PATHS_REGEX, unlimitedPathsRegex, webAclRules } from "../components/waf";
 import { PlannedResource, PlanResult } from "../harness/run";
 import { defaultMaxConnections, instanceClassMemoryGiB } from "../lib/rdsMemory";
 import { loadBalancerArnSuffix, targetGroupArnSuffix } from "../lib/loadBalancers";
@@ -287,7 +287,7 @@ describe("operations (issue 13)", function () {
     });
 
     describe("WAF", () => {
-        it("dev has none; prod has a REGIONAL web ACL with the managed rule groups and a rate limit that spares /health and /ready", () => {
+        it("dev has none; prod has a REGIONAL web ACL with the managed rule groups and a rate limit that spares /health and /ready", async () => {
             for (const target of TARGET_NAMES) {
                 assert.strictEqual(all(plan("dev", target), "aws:wafv2/webAcl:WebAcl").length, 0);
                 const acl = one(plan("prod", target), "aws:wafv2/webAcl:WebAcl");
@@ -311,6 +311,13 @@ describe("operations (issue 13)", function () {
             const re = new RegExp(UNLIMITED_PATHS_REGEX);
             assert.deepStrictEqual(["/health", "/ready", "/healthz", "/clients", "/ready/x"].map((p) => re.test(p)), [true, true, false, false, false]);
             assert.throws(() => webAclRules(5), /from 10 to 2000000000/);
+            // The app's own check paths (issue 16's appHealthPath/appReadyPath), regex characters escaped.
+            const custom = new RegExp(unlimitedPathsRegex(["/v1.0/healthz", "/ready"]));
+            assert.deepStrictEqual(["/v1.0/healthz", "/v1x0/healthz", "/ready", "/health"].map((p) => custom.test(p)), [true, false, true, false]);
+            const own = await planStack("prod", ["target=ecs", "appHealthPath=/healthz", "appReadyPath=/readyz"]);
+            const ownRules = one(own, "aws:wafv2/webAcl:WebAcl").inputs.rules as unknown as { statement: { rateBasedStatement?: { scopeDownStatement: { notStatement: { statement: { regexMatchStatement: { regexString: string } } } } } } }[];
+            const scope = ownRules.find((r) => r.statement.rateBasedStatement)!.statement.rateBasedStatement!.scopeDownStatement;
+            assert.strictEqual(scope.notStatement.statement.regexMatchStatement.regexString, "^(/healthz|/readyz)$");
         });
 
         it("is associated with the serving load balancer: by the stack on Beanstalk and ECS, through the Ingress annotation on EKS", async () => {
