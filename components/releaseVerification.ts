@@ -76,6 +76,21 @@ export interface VerificationInputs {
 /** What a change of only these inputs means: a new rollout to check. Everything else is how to check. */
 export const VERIFIED_KEYS = ["url", "release"] as const;
 
+/** Polls until the release is live and ready (lib/releaseCheck.ts), in the units it takes. */
+function check(i: VerificationInputs): Promise<void> {
+    return verifyRelease({
+        url: i.url,
+        release: i.release,
+        platform: i.platform,
+        eventsCommand: i.eventsCommand,
+        timeoutMs: i.timeoutSeconds * 1000,
+        intervalMs: i.intervalSeconds * 1000,
+        confirmations: i.confirmations,
+        healthPath: i.healthPath,
+        readyPath: i.readyPath,
+    });
+}
+
 /**
  * The provider. Exported for tests, which call it directly and serialize it as the engine would.
  * Its methods reference nothing but their arguments, `verifyRelease` and the constants above.
@@ -100,32 +115,12 @@ export const releaseVerificationProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async create(inputs: VerificationInputs): Promise<pulumi.dynamic.CreateResult> {
-        await verifyRelease({
-            url: inputs.url,
-            release: inputs.release,
-            platform: inputs.platform,
-            eventsCommand: inputs.eventsCommand,
-            timeoutMs: inputs.timeoutSeconds * 1000,
-            intervalMs: inputs.intervalSeconds * 1000,
-            confirmations: inputs.confirmations,
-            healthPath: inputs.healthPath,
-            readyPath: inputs.readyPath,
-        });
+        await check(inputs);
         return { id: "release-verification", outs: { ...inputs, verifiedAt: new Date().toISOString() } };
     },
 
     async update(_id: pulumi.ID, _olds: VerificationInputs, news: VerificationInputs): Promise<pulumi.dynamic.UpdateResult> {
-        await verifyRelease({
-            url: news.url,
-            release: news.release,
-            platform: news.platform,
-            eventsCommand: news.eventsCommand,
-            timeoutMs: news.timeoutSeconds * 1000,
-            intervalMs: news.intervalSeconds * 1000,
-            confirmations: news.confirmations,
-            healthPath: news.healthPath,
-            readyPath: news.readyPath,
-        });
+        await check(news);
         return { outs: { ...news, verifiedAt: new Date().toISOString() } };
     },
 };
