@@ -255,30 +255,47 @@ def _row(client_id, name, money):
 class _SchemaOnce:
     """Run a migration once per process; retry later if it failed (e.g. DB down).
 
-    Threads that queued behind an attempt that fails get its error instead of each
-    retrying in turn (which would make the last of them wait N x the connect timeout)."""
+    One attempt at a time; threads that arrive while it runs wait for that attempt and get
+    its outcome (its error, instead of each retrying in turn, which would make the last of
+    them wait N x the connect timeout).  The waiters wait on the attempt's own Event, not
+    on a lock held across fn(): CPython's locks are not fair, and with one held across
+    the attempt, the fail-fast probe (the thread whose request had just failed, on its
+    next request) re-took it within a millisecond of its release, before the woken
+    waiters ran; on a frozen database they then waited several 2 s connect timeouts
+    (GET/POST /clients answering 503 after 6-12 s in a worker whose first request came
+    after the freeze)."""
 
     def __init__(self):
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _attempt; never held while fn() runs
         self.done = False
-        self._failure = (0.0, None)  # (monotonic time it ended, exception)
+        self._attempt = None  # the attempt under way: (threading.Event, [exception])
 
     def run(self, fn):
         if self.done:
             return
-        arrived = time.monotonic()
         with self._lock:
             if self.done:
                 return
-            failed_at, error = self._failure
-            if error is not None and failed_at >= arrived:
-                raise error
-            try:
-                fn()
-            except Exception as exc:
-                self._failure = (time.monotonic(), exc)
-                raise
+            attempt = self._attempt
+            lead = attempt is None
+            if lead:
+                attempt = self._attempt = (threading.Event(), [None])
+        finished, error = attempt
+        if not lead:
+            finished.wait()
+            if error[0] is not None:
+                raise error[0]
+            return
+        try:
+            fn()
             self.done = True
+        except BaseException as exc:
+            error[0] = exc
+            raise
+        finally:
+            with self._lock:
+                self._attempt = None
+            finished.set()
 
 
 # --------------------------------------------------------------------------- PostgreSQL
