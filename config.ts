@@ -499,7 +499,11 @@ export interface StackConfig {
         readonly maintenanceWindow: string;
     };
     /** The container image shared by the ECS and EKS targets. */
-    readonly image: { readonly platform: ImagePlatform; readonly keep: number; readonly builder: ImageBuilder };
+    readonly image: {
+        readonly platform: ImagePlatform; readonly keep: number; readonly builder: ImageBuilder;
+        /** The stack's `aws:profile`: the CodeBuild step's SDK clients use the identity the AWS provider uses (issue 12). */
+        readonly awsProfile?: string;
+    };
     /** Target average CPU (%) for task and pod autoscaling. */
     readonly cpuTargetPercent: number;
     readonly ecs: {
@@ -677,6 +681,8 @@ export interface LoadOptions {
     readonly implementedTargets: readonly TargetName[];
     /** The date version support is judged against; tests pin it. Default: now. */
     readonly now?: Date;
+    /** The stack's `aws:profile`, if set: passed to the CodeBuild step, which calls AWS itself (issue 12). */
+    readonly awsProfile?: string;
     /** The stack's `aws:defaultTags` as the CLI passes it (JSON), checked against the derived tags (issue 16). */
     readonly awsDefaultTags?: string;
     /** Where relative paths (appSourceDir) start: the project root. Default: the working directory, as Pulumi runs programs there. */
@@ -939,7 +945,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             keepVersions: r.must("ebKeepVersions"),
             maintenanceWindow: r.must("ebMaintenanceWindow"),
         },
-        image: { platform, keep: r.must("imageKeepCount"), builder: r.must("imageBuilder") as ImageBuilder },
+        image: { platform, keep: r.must("imageKeepCount"), builder: r.must("imageBuilder") as ImageBuilder, awsProfile: opts.awsProfile || undefined },
         cpuTargetPercent: r.must("cpuTargetPercent"),
         ecs: {
             cpu: ecsCpu,
@@ -979,5 +985,5 @@ export function loadConfig(opts: LoadOptions): StackConfig {
             raw[key.slice(prefix.length)] = value;
         }
     }
-    return parseConfig(project, pulumi.getStack(), raw, { awsDefaultTags: pulumi.runtime.allConfig()["aws:defaultTags"], ...opts });
+    return parseConfig(project, pulumi.getStack(), raw, { awsDefaultTags: pulumi.runtime.allConfig()["aws:defaultTags"], awsProfile: pulumi.runtime.allConfig()["aws:profile"], ...opts });
 }

@@ -31,6 +31,12 @@ export interface CodeBuildImageArgs {
     readonly buildTimeoutMinutes?: number;
     /** Seconds between status polls during `pulumi up` (default 10). */
     readonly pollSeconds?: number;
+    /**
+     * The stack's `aws:profile`. The build step calls AWS itself (not through the provider), so it
+     * must use the identity the provider uses; without it, the SDK's default chain (environment,
+     * default profile, web identity) applies, which is what Pulumi Deployments' OIDC sets.
+     */
+    readonly awsProfile?: string;
 }
 
 /**
@@ -91,14 +97,14 @@ export const imageBuildProvider: pulumi.dynamic.ResourceProvider<ImageBuildInput
         return { changes: rebuild.length > 0 || other.length > 0, replaces: [], deleteBeforeReplace: false };
     },
     async create(inputs: ImageBuildInputs): Promise<pulumi.dynamic.CreateResult<ImageBuildOutputs>> {
-        const built = await buildImage(defaultClients(inputs.region), inputs);
+        const built = await buildImage(defaultClients(inputs.region, inputs.profile), inputs);
         return { id: `${inputs.repositoryName}:${inputs.tag}`, outs: { ...inputs, ...built, imageUri: `${inputs.repositoryUrl}:${inputs.tag}@${built.imageDigest}` } };
     },
     async update(_id: string, olds: ImageBuildOutputs, news: ImageBuildInputs): Promise<pulumi.dynamic.UpdateResult<ImageBuildOutputs>> {
         if (rebuildKeys(olds, news).length === 0) {
             return { outs: { ...olds, ...news } };
         }
-        const built = await buildImage(defaultClients(news.region), news);
+        const built = await buildImage(defaultClients(news.region, news.profile), news);
         return { outs: { ...news, ...built, imageUri: `${news.repositoryUrl}:${news.tag}@${built.imageDigest}` } };
     },
     // The image stays in ECR: the repository's lifecycle policy expires it, and a task still pinned
@@ -240,6 +246,7 @@ export class CodeBuildImage extends pulumi.ComponentResource {
         const build = new ImageBuild(`${name}-image-build`, {
             projectName: project.name,
             region,
+            profile: args.awsProfile ?? "",
             bucket: bucket.bucket,
             // The key we chose, not the object's output: known in a preview of a change too.
             key: archive.key,

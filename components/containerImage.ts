@@ -25,7 +25,7 @@ export interface ContainerImageArgs {
      */
     readonly builder?: ImageBuilder;
     /** Required with builder `codebuild`: the stack's name prefix, scratch directory and log retention. */
-    readonly codebuild?: { readonly appName: string; readonly namePrefix: string; readonly buildDir: string; readonly logRetentionDays: number };
+    readonly codebuild?: { readonly appName: string; readonly namePrefix: string; readonly buildDir: string; readonly logRetentionDays: number; readonly awsProfile?: string };
 }
 
 /** docker-build's version (its provider plugin has the same): a new one may hash contexts differently. */
@@ -103,6 +103,7 @@ export class ContainerImage extends pulumi.ComponentResource {
                 platform: args.platform,
                 buildDir: args.codebuild.buildDir,
                 logRetentionDays: args.codebuild.logRetentionDays,
+                awsProfile: args.codebuild.awsProfile,
                 // Contexts are derived from the repository and worthless once built: the bucket goes
                 // with the stack (or a switch to local) even in prod, where its old versions would
                 // otherwise make the delete fail with BucketNotEmpty.

@@ -23,6 +23,8 @@ export const IMAGE_BUILD_TYPE = "pulumi-nodejs:dynamic/codebuild:ImageBuild";
 export interface ImageBuildInputs {
     readonly projectName: string;
     readonly region: string;
+    /** The shared-config profile to call AWS with (the stack's aws:profile); "" for the SDK's default chain. */
+    readonly profile?: string;
     readonly bucket: string;
     /** Object key of the zipped context: `contexts/<content sha256>.zip`. */
     readonly key: string;
@@ -63,9 +65,13 @@ export interface Clients {
     readonly ecr: ECRClient;
 }
 
-/** Clients for the region, with the SDK's default credential chain (the one `pulumi up` runs with). */
-export function defaultClients(region: string): Clients {
-    return { codebuild: new CodeBuildClient({ region }), ecr: new ECRClient({ region }) };
+/**
+ * Clients for the region, with the stack's `aws:profile` when it has one (the AWS SDK v3 client
+ * config's `profile`), else the SDK's default credential chain: the identity the AWS provider uses.
+ */
+export function defaultClients(region: string, profile?: string): Clients {
+    const config = profile ? { region, profile } : { region };
+    return { codebuild: new CodeBuildClient(config), ecr: new ECRClient(config) };
 }
 
 export interface WaitOptions {

@@ -65,7 +65,7 @@ export class EcsTarget extends pulumi.ComponentResource {
             platform: config.image.platform,
             keepImages: config.image.keep,
             builder: config.image.builder,
-            codebuild: { appName: config.appName, namePrefix: prefix, buildDir: args.buildDir, logRetentionDays: config.logRetentionDays },
+            codebuild: { appName: config.appName, namePrefix: prefix, buildDir: args.buildDir, logRetentionDays: config.logRetentionDays, awsProfile: config.image.awsProfile },
             forceDelete: !config.database.deletionProtection,
         }, { parent: this });
 

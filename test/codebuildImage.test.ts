@@ -12,6 +12,7 @@ import { deployPolicy } from "../delivery/permissions";
 import { CloudMemory } from "../harness/cloudMemory";
 import { Json, PlannedResource, PlanResult } from "../harness/run";
 import { contextArchive } from "../lib/buildContext";
+import { defaultClients } from "../lib/codebuildRun";
 import { contextDigest } from "../lib/dockerContext";
 import { all, APP_DIR, appCopy, diffPlans, EKS, input, one, parsePolicy, planStack } from "./helpers";
 
@@ -155,6 +156,19 @@ describe("image builder (issue 12)", function () {
             ["codebuild:BatchGetBuilds", "codebuild:BatchGetProjects", "codebuild:CreateProject", "codebuild:DeleteProject", "codebuild:StartBuild", "codebuild:UpdateProject"]);
         const pass = all_.find((s) => s.Sid === "PassStackRoles");
         assert.ok((pass?.Condition?.StringEquals["iam:PassedToService"] as string[]).includes("codebuild.amazonaws.com"));
+    });
+
+    it("the build step calls AWS as the provider does: the stack's aws:profile when set, else the default chain", async () => {
+        const step = (plan: PlanResult) => plan.resources.find((r) => r.urn.endsWith("::flask-app-ecs-image-codebuild-image-build"))!;
+        assert.strictEqual(input(step(prod), "profile"), "");
+        for (const target of ["ecs", "eks"] as const) {
+            const plan = await planStack("dev", [...(target === "eks" ? EKS : ["target=ecs"]), "aws:profile=platform-dev"]);
+            const build = plan.resources.find((r) => r.urn.endsWith(`::flask-app-${target}-image-codebuild-image-build`))!;
+            assert.strictEqual(input(build, "profile"), "platform-dev", target);
+        }
+        const withProfile = defaultClients("eu-west-1", "platform-dev");
+        assert.deepStrictEqual([withProfile.codebuild.config.profile, withProfile.ecr.config.profile], ["platform-dev", "platform-dev"]);
+        assert.strictEqual(defaultClients("eu-west-1", "").codebuild.config.profile, undefined);
     });
 
     it("refuses an unknown builder, naming the key and the choices", async () => {
