@@ -406,7 +406,7 @@ export const CONFIG_SCHEMA = {
     appSecrets: {
         type: "object", default: {}, valuePattern: SECRET_ARN,
         valueHint: "a Secrets Manager secret ARN such as arn:aws:secretsmanager:us-east-1:123456789012:secret:app/api-key-AbCdEf",
-        description: "Secret environment variables, NAME: Secrets Manager secret ARN. Injected at start by the platform (Beanstalk environmentsecrets, ECS task secrets, a Kubernetes Secret on EKS); only the ARN is in config and state, except on EKS (README).",
+        description: "Secret environment variables, NAME: Secrets Manager secret ARN. Injected at start by the platform (Beanstalk environmentsecrets, ECS task secrets, a Kubernetes Secret on EKS); only the ARN is in config and state, except on EKS (docs/bring-your-own-app.md).",
     },
     appHealthPath: {
         type: "string", default: "/health", pattern: HTTP_PATH, patternHint: "an absolute URL path such as /health",
@@ -431,11 +431,11 @@ export const CONFIG_SCHEMA = {
     },
     eksExistingCluster: {
         type: "string", pattern: /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, patternHint: "an EKS cluster name (letters, digits, hyphens, underscores; up to 100)",
-        description: "Optional, target eks. Deploy into this existing EKS cluster instead of creating one (README: the access and controllers it needs). Requires existingVpcId (the cluster's VPC).",
+        description: "Optional, target eks. Deploy into this existing EKS cluster instead of creating one (docs/bring-your-own-app.md: the access and controllers it needs). Requires existingVpcId (the cluster's VPC).",
     },
     iamPermissionsBoundary: {
         type: "string", pattern: /^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/, patternHint: "an IAM managed policy ARN, e.g. arn:aws:iam::123456789012:policy/flask-platform/dev/app-boundary",
-        description: "Optional. Set when deploying through the delivery project's role: every IAM role and instance profile the program creates gets this permissions boundary and the IAM path /<project>/<stack>/ that role may write (delivery/README).",
+        description: "Optional. Set when deploying through the delivery project's role: every IAM role and instance profile the program creates gets this permissions boundary and the IAM path /<project>/<stack>/ that role may write (README, Delivery).",
     },
     // --- Issue 11 §3: the deploy verified against the live endpoint (components/releaseVerification.ts). ---
     verifyDeploy: {
@@ -763,7 +763,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
     // a stack that only one session's role can update is found out on the second run, by someone
     // else, when the fix needs the creator; naming the deployers up front costs one config line.
     const deployerRoleArns = r.get("eksDeployerRoleArns") ?? [];
-    // An existing cluster (issue 16) is not created here: its access is its owner's (README).
+    // An existing cluster (issue 16) is not created here: its access is its owner's (docs/bring-your-own-app.md).
     const sharedCluster = raw.eksExistingCluster !== undefined && raw.eksExistingCluster !== "";
     if (target === "eks" && !sharedCluster && deployerRoleArns.length === 0 && !problems.some((p) => p.startsWith("eksDeployerRoleArns "))) {
         problems.push("eksDeployerRoleArns is required with target eks: list the IAM roles that run pulumi up for this stack "

@@ -129,7 +129,7 @@ export function kubernetesEnv(app: AppSpec, secretName: pulumi.Input<string>): k
 /**
  * Read access to exactly the app's secrets, for the identity that resolves them (ECS execution
  * role, Beanstalk instance role). Secrets encrypted with the default aws/secretsmanager key need no
- * KMS grant; a customer managed key must allow the role in its key policy (README).
+ * KMS grant; a customer managed key must allow the role in its key policy (docs/bring-your-own-app.md).
  */
 export function appSecretReadStatements(app: AppSpec): aws.iam.PolicyStatement[] {
     const arns = Object.values(app.secrets);

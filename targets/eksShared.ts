@@ -1,6 +1,6 @@
 // target: eks into an existing cluster (issue 16 §2, `eksExistingCluster`): the app's image and
 // Kubernetes objects only, in a namespace of its own; no cluster, nodes, add-ons or controllers.
-// What the cluster must already have (README, "An existing EKS cluster"): an access entry for each
+// What the cluster must already have (docs/bring-your-own-app.md, "An existing EKS cluster"): an access entry for each
 // role that runs `pulumi up`, the AWS Load Balancer Controller (IngressClass `alb`), metrics-server
 // for the HPA, and nodes in the cluster security group (the database admits that group).
 // The app's objects are the same as on a cluster of our own: the Deployment and Ingress come from
@@ -71,7 +71,7 @@ export class SharedClusterApp extends pulumi.ComponentResource {
             }
             const mode = access?.[0]?.authenticationMode;
             if (mode !== undefined && mode === "CONFIG_MAP") {
-                throw new Error(`eksExistingCluster ${clusterName} uses authenticationMode CONFIG_MAP: give the deployer roles access through access entries (API or API_AND_CONFIG_MAP), README "An existing EKS cluster"`);
+                throw new Error(`eksExistingCluster ${clusterName} uses authenticationMode CONFIG_MAP: give the deployer roles access through access entries (API or API_AND_CONFIG_MAP), docs/bring-your-own-app.md "An existing EKS cluster"`);
             }
             return clusterVpc;
         });
@@ -82,7 +82,7 @@ export class SharedClusterApp extends pulumi.ComponentResource {
 
         // Pods of managed node groups run in the cluster security group (EKS User Guide,
         // sec-group-reqs), which the database admits. Nodes in other groups, or security groups for
-        // pods, need that group admitted instead (README).
+        // pods, need that group admitted instead (docs/bring-your-own-app.md).
         database.allowFrom(`${name}-db-access`, cluster.vpcConfig.clusterSecurityGroupId, { parent: this });
 
         // One namespace per app and stack: two stacks of one app can share the cluster.
