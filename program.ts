@@ -1,5 +1,6 @@
 // The whole program, as a function so the CLI (index.ts), the offline plan and the tests all run
 // exactly the same code.
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Dashboard } from "./components/dashboard";
 import { Database } from "./components/database";
@@ -133,18 +134,29 @@ export function program(options: ProgramOptions = {}): StackOutputs {
         alarmArns: [...monitoring.alarmArns, ...platformAlarms.alarmArns],
     });
 
+    // 7. The outputs: one operations contract, the same keys on every target (issue 16 §5,
+    //    docs/operate.md); what only one platform has lives under `platform`.
     return {
         target: config.target,
         url: out.url,
         healthUrl: out.healthUrl,
-        ...out.extra,
         release: out.release.value,
+        region: aws.getRegionOutput().region,
+        logGroupName: out.operations.logGroupName,
+        loadBalancerArn: lb.arn,
+        targetGroupArn: lb.targetGroupArn,
+        repositoryUrl: out.operations.repositoryUrl,
         vpcId: network.vpcId,
+        // host:port, kept for existing scripts; psql -h takes the host and -p the port apart.
         databaseEndpoint: pulumi.interpolate`${database.address}:${database.port}`,
+        databaseHost: database.address,
+        databasePort: database.port,
+        databaseName: database.dbName,
         databaseSecretArn: database.secretArn,
         alarmTopicArn: notifications.topicArn,
         dashboardUrl: dashboard.url,
         ...(firewall ? { webAclArn: firewall.arn } : {}),
         maintenanceMode: ops.maintenanceMode,
+        platform: out.operations.platform,
     };
 }
