@@ -49,7 +49,8 @@ describe("hardening (issue 10, items 8-13)", function () {
         it("attaches what each role needs, and what runs under a role waits for its attachments", async () => {
             const eb = await planOf("prod", "beanstalk");
             const role = (plan: PlanResult, suffix: string) => all(plan, "aws:iam/role:Role").find((r) => r.name.endsWith(suffix))!;
-            assert.deepStrictEqual(attached(eb, role(eb, "-beanstalk-instance")), ["arn:aws:iam::aws:policy/AWSElasticBeanstalkWebTier"]);
+            // AmazonSSMManagedInstanceCore: Session Manager shells and database port forwarding (issue 16 §5).
+            assert.deepStrictEqual(attached(eb, role(eb, "-beanstalk-instance")), ["arn:aws:iam::aws:policy/AWSElasticBeanstalkWebTier", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
             assert.deepStrictEqual(attached(eb, role(eb, "-beanstalk-service")), [
                 "arn:aws:iam::aws:policy/AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy",
                 "arn:aws:iam::aws:policy/service-role/AWSElasticBeanstalkEnhancedHealth",
