@@ -17,13 +17,33 @@ import { applyIamGuardrails } from "./lib/iamGuardrails";
 import { scratchDir } from "./lib/scratch";
 import { applyStackTags } from "./lib/tags";
 import { getTarget, implementedTargets } from "./targets";
+import { TargetOperations } from "./targets/types";
 
-export interface StackOutputs {
+/** The stack outputs: one operations contract, the same keys on every target (issue 16 §5, docs/operate.md). */
+// A type, not an interface: the harness takes it as Record<string, unknown>.
+export type StackOutputs = {
     readonly target: string;
     readonly url: pulumi.Output<string>;
     readonly healthUrl: pulumi.Output<string>;
-    readonly [key: string]: unknown;
-}
+    readonly release: pulumi.Output<string>;
+    readonly region: pulumi.Output<string>;
+    readonly logGroupName: TargetOperations["logGroupName"];
+    readonly loadBalancerArn: pulumi.Output<string>;
+    readonly targetGroupArn: pulumi.Output<string>;
+    readonly repositoryUrl: TargetOperations["repositoryUrl"];
+    readonly vpcId: pulumi.Output<string>;
+    readonly databaseEndpoint: pulumi.Output<string>;
+    readonly databaseHost: pulumi.Output<string>;
+    readonly databasePort: pulumi.Output<number>;
+    readonly databaseName: string;
+    readonly databaseSecretArn: pulumi.Output<string>;
+    readonly alarmTopicArn: pulumi.Output<string>;
+    readonly dashboardUrl: pulumi.Output<string>;
+    /** Only with `waf` on. */
+    readonly webAclArn?: pulumi.Output<string>;
+    readonly maintenanceMode: boolean;
+    readonly platform: TargetOperations["platform"];
+};
 
 export interface ProgramOptions {
     /** The Flask app to ship; tests point this at a modified copy. */
