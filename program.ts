@@ -19,8 +19,10 @@ import { applyStackTags } from "./lib/tags";
 import { getTarget, implementedTargets } from "./targets";
 import { TargetOperations } from "./targets/types";
 
-/** The stack outputs: one operations contract, the same keys on every target (issue 16 §5, docs/operate.md). */
-// A type, not an interface: the harness takes it as Record<string, unknown>.
+/**
+ * The stack outputs: one operations contract, the same keys on every target (issue 16 §5,
+ * docs/operate.md). A type, not an interface: the harness takes it as Record<string, unknown>.
+ */
 export type StackOutputs = {
     readonly target: string;
     readonly url: pulumi.Output<string>;

@@ -213,7 +213,7 @@ export class EcsTarget extends pulumi.ComponentResource {
         // The app calls no AWS API: its task role exists so none is inherited, and grants nothing
         // unless ECS Exec is on.
         const taskRole = new aws.iam.Role(`${name}-task`, {
-            description: `The ${prefix} app's own identity; deliberately without permissions`,
+            description: ecs.exec ? `The ${prefix} app's own identity; ECS Exec's channels only` : `The ${prefix} app's own identity; deliberately without permissions`,
             assumeRolePolicy: trust,
         }, { parent: this });
         // ecsExec (issue 16 §5): the SSM agent ECS injects into the task opens its channels with the
