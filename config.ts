@@ -285,6 +285,11 @@ export const CONFIG_SCHEMA = {
         type: "string", default: "enabled", oneOf: CONTAINER_INSIGHTS,
         description: "ECS: CloudWatch Container Insights level for the cluster (enhanced adds per-task and per-container metrics).",
     },
+    // issue 16 §5: a shell in a running task, off by default.
+    ecsExec: {
+        type: "boolean", default: false,
+        description: "ECS: enable ECS Exec (aws ecs execute-command) on the service; the task role gets the four ssmmessages actions and the root filesystem becomes writable, which ECS Exec needs.",
+    },
     ecsRequestsPerTarget: {
         type: "integer", default: 1000, min: 10, max: 100000,
         description: "ECS: ALB requests per task per minute that target tracking holds.",
@@ -512,6 +517,8 @@ export interface StackConfig {
         readonly spot: boolean;
         readonly containerInsights: (typeof CONTAINER_INSIGHTS)[number];
         readonly requestsPerTarget: number;
+        /** ecsExec (issue 16 §5). */
+        readonly exec: boolean;
     };
     readonly eks: {
         readonly version: EksVersion;
@@ -953,6 +960,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             spot: r.must("ecsSpot"),
             containerInsights: r.must("ecsContainerInsights") as (typeof CONTAINER_INSIGHTS)[number],
             requestsPerTarget: r.must("ecsRequestsPerTarget"),
+            exec: r.must("ecsExec"), // issue 16 §5
         },
         eks: {
             version: eksVersion,

@@ -1,5 +1,5 @@
 // Entry point for `pulumi up`: every key the program returns is a stack output
-// (target, url, healthUrl, plus the platform's own such as environmentName or imageUri).
+// (the operations contract of program.ts, the same keys on every target: docs/operate.md).
 import { program } from "./program";
 
 export = program();

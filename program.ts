@@ -1,5 +1,6 @@
 // The whole program, as a function so the CLI (index.ts), the offline plan and the tests all run
 // exactly the same code.
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Dashboard } from "./components/dashboard";
 import { Database } from "./components/database";
@@ -16,13 +17,35 @@ import { applyIamGuardrails } from "./lib/iamGuardrails";
 import { scratchDir } from "./lib/scratch";
 import { applyStackTags } from "./lib/tags";
 import { getTarget, implementedTargets } from "./targets";
+import { TargetOperations } from "./targets/types";
 
-export interface StackOutputs {
+/**
+ * The stack outputs: one operations contract, the same keys on every target (issue 16 §5,
+ * docs/operate.md). A type, not an interface: the harness takes it as Record<string, unknown>.
+ */
+export type StackOutputs = {
     readonly target: string;
     readonly url: pulumi.Output<string>;
     readonly healthUrl: pulumi.Output<string>;
-    readonly [key: string]: unknown;
-}
+    readonly release: pulumi.Output<string>;
+    readonly region: pulumi.Output<string>;
+    readonly logGroupName: TargetOperations["logGroupName"];
+    readonly loadBalancerArn: pulumi.Output<string>;
+    readonly targetGroupArn: pulumi.Output<string>;
+    readonly repositoryUrl: TargetOperations["repositoryUrl"];
+    readonly vpcId: pulumi.Output<string>;
+    readonly databaseEndpoint: pulumi.Output<string>;
+    readonly databaseHost: pulumi.Output<string>;
+    readonly databasePort: pulumi.Output<number>;
+    readonly databaseName: string;
+    readonly databaseSecretArn: pulumi.Output<string>;
+    readonly alarmTopicArn: pulumi.Output<string>;
+    readonly dashboardUrl: pulumi.Output<string>;
+    /** Only with `waf` on. */
+    readonly webAclArn?: pulumi.Output<string>;
+    readonly maintenanceMode: boolean;
+    readonly platform: TargetOperations["platform"];
+};
 
 export interface ProgramOptions {
     /** The Flask app to ship; tests point this at a modified copy. */
@@ -133,18 +156,29 @@ export function program(options: ProgramOptions = {}): StackOutputs {
         alarmArns: [...monitoring.alarmArns, ...platformAlarms.alarmArns],
     });
 
+    // 7. The outputs: one operations contract, the same keys on every target (issue 16 §5,
+    //    docs/operate.md); what only one platform has lives under `platform`.
     return {
         target: config.target,
         url: out.url,
         healthUrl: out.healthUrl,
-        ...out.extra,
         release: out.release.value,
+        region: aws.getRegionOutput().region,
+        logGroupName: out.operations.logGroupName,
+        loadBalancerArn: lb.arn,
+        targetGroupArn: lb.targetGroupArn,
+        repositoryUrl: out.operations.repositoryUrl,
         vpcId: network.vpcId,
+        // host:port, kept for existing scripts; psql -h takes the host and -p the port apart.
         databaseEndpoint: pulumi.interpolate`${database.address}:${database.port}`,
+        databaseHost: database.address,
+        databasePort: database.port,
+        databaseName: database.dbName,
         databaseSecretArn: database.secretArn,
         alarmTopicArn: notifications.topicArn,
         dashboardUrl: dashboard.url,
         ...(firewall ? { webAclArn: firewall.arn } : {}),
         maintenanceMode: ops.maintenanceMode,
+        platform: out.operations.platform,
     };
 }

@@ -55,7 +55,7 @@ export function ingressLoadBalancer(args: {
     const tg = aws.lb.getTargetGroupOutput({
         tags: pulumi.all([args.clusterName, args.namespace]).apply(([c, ns]) => ingressTargetGroupTags(c, ns, args.ingressName, args.serviceName, args.servicePort)),
     }, waitFor);
-    return { arn: lb.arn, arnSuffix: lb.arn.apply(loadBalancerArnSuffix), targetGroupArnSuffix: tg.arn.apply(targetGroupArnSuffix) };
+    return { arn: lb.arn, arnSuffix: lb.arn.apply(loadBalancerArnSuffix), targetGroupArnSuffix: tg.arn.apply(targetGroupArnSuffix), targetGroupArn: tg.arn };
 }
 
 /**
@@ -80,5 +80,5 @@ export function beanstalkLoadBalancer(env: aws.elasticbeanstalk.Environment, opt
         return first;
     });
     const tg = aws.lb.getTargetGroupOutput({ tags: env.name.apply(beanstalkTargetGroupTags) }, { ...opts, dependsOn: [env] });
-    return { arn, arnSuffix: arn.apply(loadBalancerArnSuffix), targetGroupArnSuffix: tg.arn.apply(targetGroupArnSuffix) };
+    return { arn, arnSuffix: arn.apply(loadBalancerArnSuffix), targetGroupArnSuffix: tg.arn.apply(targetGroupArnSuffix), targetGroupArn: tg.arn };
 }

@@ -20,7 +20,22 @@ import { Target, TargetArgs, TargetOps, TargetOutputs, TargetRelease } from "./t
 export const SOLUTION_STACK_REGEX = "^64bit Amazon Linux 2023 v\\d+\\.\\d+\\.\\d+ running Python 3\\.11$";
 
 const MANAGED_POLICY = (name: string) => `arn:aws:iam::aws:policy/${name}`;
-export const INSTANCE_MANAGED_POLICIES = [MANAGED_POLICY("AWSElasticBeanstalkWebTier")];
+// AmazonSSMManagedInstanceCore (issue 16 §5): a shell on an instance, and a port forward to the
+// private database, through Session Manager (docs/operate.md), with no SSH key and no inbound port.
+// The SSM agent is preinstalled on Amazon Linux 2023 AMIs; the agent needs this policy to register
+// the instance (Systems Manager User Guide, setup-instance-permissions: "AmazonSSMManagedInstanceCore
+// ... the minimum permissions"). Who may open a session is decided by the caller's ssm:StartSession.
+export const INSTANCE_MANAGED_POLICIES = [MANAGED_POLICY("AWSElasticBeanstalkWebTier"), MANAGED_POLICY("AmazonSSMManagedInstanceCore")];
+
+/**
+ * The log group of the app's stdout/stderr with instance log streaming on (StreamLogs): Elastic
+ * Beanstalk names each streamed file's group `/aws/elasticbeanstalk/<environment>/<path of the
+ * file>` (Elastic Beanstalk DG, AWSHowTo.cloudwatchlogs, "Instance log streaming"), and on the
+ * Amazon Linux 2/2023 platforms the web process's output is /var/log/web.stdout.log.
+ */
+export function beanstalkAppLogGroup(environmentName: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.interpolate`/aws/elasticbeanstalk/${environmentName}/var/log/web.stdout.log`;
+}
 export const SERVICE_MANAGED_POLICIES = [
     MANAGED_POLICY("service-role/AWSElasticBeanstalkEnhancedHealth"),
     MANAGED_POLICY("AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy"),
@@ -462,13 +477,18 @@ export const beanstalk: Target = {
             healthUrl: t.healthUrl,
             endpoint: t.endpoint,
             ops: t.ops,
-            extra: {
-                environmentName: t.environmentName,
-                applicationName: t.applicationName,
-                versionLabel: t.versionLabel,
-                bundleBucket: t.bundleBucket,
-                // Shown in the plan and the stack outputs, so a platform change is visible.
-                solutionStack: t.solutionStack,
+            operations: {
+                logGroupName: beanstalkAppLogGroup(t.environmentName),
+                repositoryUrl: pulumi.interpolate`s3://${t.bundleBucket}/bundles/`,
+                platform: {
+                    kind: "beanstalk",
+                    environmentName: t.environmentName,
+                    applicationName: t.applicationName,
+                    versionLabel: t.versionLabel,
+                    bundleBucket: t.bundleBucket,
+                    // Shown in the plan and the stack outputs, so a platform change is visible.
+                    solutionStack: t.solutionStack,
+                },
             },
             release: t.release,
         };

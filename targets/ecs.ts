@@ -15,6 +15,9 @@ import { Target, TargetArgs, TargetOps, TargetOutputs, TargetRelease } from "./t
 /** The container's name in the task definition; the load balancer and logs refer to it. */
 export const CONTAINER_NAME = "app";
 
+/** What the task role needs for ECS Exec (issue 16 §5), and nothing else. */
+export const ECS_EXEC_ACTIONS = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"];
+
 /** Arguments of {@link EcsTarget}: the common target arguments; `appDir` is the image's build context. */
 export type EcsTargetArgs = TargetArgs;
 
@@ -39,6 +42,8 @@ export class EcsTarget extends pulumi.ComponentResource {
     readonly clusterName: pulumi.Output<string>;
     readonly serviceName: pulumi.Output<string>;
     readonly loadBalancerDnsName: pulumi.Output<string>;
+    /** The app container's log group (awslogs driver). */
+    readonly logGroupName: pulumi.Output<string>;
     /** The ALB, for the stack's alias record. */
     readonly endpoint: TargetOutputs["endpoint"];
     /** The image tag the task definition runs (APP_RELEASE) and how to check it (issue 11 §3). */
@@ -205,11 +210,19 @@ export class EcsTarget extends pulumi.ComponentResource {
                 ],
             })),
         }, { parent: this });
-        // The app calls no AWS API: its task role exists so none is inherited, and grants nothing.
+        // The app calls no AWS API: its task role exists so none is inherited, and grants nothing
+        // unless ECS Exec is on.
         const taskRole = new aws.iam.Role(`${name}-task`, {
-            description: `The ${prefix} app's own identity; deliberately without permissions`,
+            description: ecs.exec ? `The ${prefix} app's own identity; ECS Exec's channels only` : `The ${prefix} app's own identity; deliberately without permissions`,
             assumeRolePolicy: trust,
         }, { parent: this });
+        // ecsExec (issue 16 §5): the SSM agent ECS injects into the task opens its channels with the
+        // task role (ECS Developer Guide, ecs-exec, "IAM permissions required for ECS Exec": these
+        // four ssmmessages actions, Resource "*"; they support no resource-level permissions).
+        const execGrants = ecs.exec ? [new aws.iam.RolePolicy(`${name}-task-exec`, {
+            role: taskRole.id,
+            policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ECS_EXEC_ACTIONS, Resource: "*" }] }),
+        }, { parent: this })] : [];
 
         // --- Task definition: one read-only, non-root container; credentials as ECS secrets. ---
         const taskDefinition = new aws.ecs.TaskDefinition(`${name}-task`, {
@@ -241,7 +254,7 @@ export class EcsTarget extends pulumi.ComponentResource {
             parent: this,
             // The grants are a resource of their own: tasks must not start (and fail to pull the
             // image or read the secret) before the execution role has them.
-            dependsOn: [executionGrants],
+            dependsOn: [executionGrants, ...execGrants],
         });
 
         // --- Service (awsx): private subnets, no public IP, circuit breaker with rollback. ---
@@ -266,7 +279,7 @@ export class EcsTarget extends pulumi.ComponentResource {
             continueBeforeSteadyState: false,
             healthCheckGracePeriodSeconds: 30,
             availabilityZoneRebalancing: "ENABLED",
-            enableExecuteCommand: false,
+            enableExecuteCommand: ecs.exec, // ecsExec, off by default (issue 16 §5)
             enableEcsManagedTags: true,
             propagateTags: "SERVICE",
         }, {
@@ -321,7 +334,7 @@ export class EcsTarget extends pulumi.ComponentResource {
             rollout: [service],
         };
         this.ops = {
-            loadBalancer: { arn: alb.loadBalancer.arn, arnSuffix: alb.loadBalancer.arnSuffix, targetGroupArnSuffix: targetGroup.arnSuffix },
+            loadBalancer: { arn: alb.loadBalancer.arn, arnSuffix: alb.loadBalancer.arnSuffix, targetGroupArnSuffix: targetGroup.arnSuffix, targetGroupArn: targetGroup.arn },
             component: this,
             stackOwnsListenerRules: true,
             servingPort: domain ? 443 : 80,
@@ -335,7 +348,8 @@ export class EcsTarget extends pulumi.ComponentResource {
         this.clusterName = cluster.name;
         this.serviceName = serviceName;
         this.loadBalancerDnsName = alb.loadBalancer.dnsName;
-        this.registerOutputs({
+        this.logGroupName = logGroup.name;
+        this.registerOutputs({ logGroupName: this.logGroupName,
             url: this.url, healthUrl: this.healthUrl, imageUri: this.imageUri, repositoryUrl: this.repositoryUrl,
             clusterName: this.clusterName, serviceName: this.serviceName, loadBalancerDnsName: this.loadBalancerDnsName,
         });
@@ -376,7 +390,10 @@ export function containerDefinition(i: ContainerInputs): pulumi.Input<Record<str
         ],
         // The agent resolves these at task start through the execution role; only the ARNs are stored.
         secrets: [{ name: "DB_SECRET", valueFrom: i.dbSecretArn }, ...ecsSecrets(i.config.app)],
-        readonlyRootFilesystem: true,
+        // ECS Exec's agent writes into the container's filesystem, so a read-only root is not
+        // supported with it (ECS Developer Guide, ecs-exec, Considerations; aws/containers-roadmap#1359):
+        // read-only unless ecsExec is on, the price of that switch (docs/operate.md).
+        readonlyRootFilesystem: !i.config.ecs.exec,
         mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
         user: "10001:10001",
         linuxParameters: { initProcessEnabled: true },
@@ -414,12 +431,13 @@ export const ecs: Target = {
             healthUrl: t.healthUrl,
             endpoint: t.endpoint,
             ops: t.ops,
-            extra: {
-                imageUri: t.imageUri,
+            operations: {
+                logGroupName: t.logGroupName,
                 repositoryUrl: t.repositoryUrl,
-                clusterName: t.clusterName,
-                serviceName: t.serviceName,
-                loadBalancerDnsName: t.loadBalancerDnsName,
+                platform: {
+                    kind: "ecs", clusterName: t.clusterName, serviceName: t.serviceName, containerName: CONTAINER_NAME,
+                    imageUri: t.imageUri, loadBalancerDnsName: t.loadBalancerDnsName, execEnabled: args.config.ecs.exec,
+                },
             },
             release: t.release,
         };

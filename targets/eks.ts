@@ -60,6 +60,10 @@ export class EksTarget extends pulumi.ComponentResource {
     readonly namespace: pulumi.Output<string>;
     /** Add-on name -> the version EKS runs. */
     readonly addonVersions: pulumi.Output<Record<string, string>>;
+    /** The ECR repository the image is pushed to (issue 16 §5). */
+    readonly repositoryUrl: pulumi.Output<string>;
+    /** Container Insights' application group, where Fluent Bit ships the pods' stdout (issue 16 §5). */
+    readonly logGroupName: pulumi.Output<string>;
     /** The Ingress's ALB, for the stack's alias record. */
     readonly endpoint: TargetOutputs["endpoint"];
     /** The image tag the Deployment runs (APP_RELEASE) and how to check it (issue 11 §3). */
@@ -398,6 +402,8 @@ export class EksTarget extends pulumi.ComponentResource {
         this.clusterName = cluster.eksCluster.name;
         this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
         this.imageUri = image.imageUri;
+        this.repositoryUrl = image.repositoryUrl;
+        this.logGroupName = insightsLogs[CONTAINER_INSIGHTS_LOGS.indexOf("application")].name;
         this.namespace = namespace;
         // What runs, shown in the plan and the outputs, so a version that moved is visible.
         this.addonVersions = pulumi.all([podIdentityAgent, metricsServer, cloudwatchAddon].map((a) => pulumi.all([a.addonName, a.addonVersion])))
@@ -405,6 +411,7 @@ export class EksTarget extends pulumi.ComponentResource {
         this.registerOutputs({
             url: this.url, healthUrl: this.healthUrl, clusterName: this.clusterName, kubeconfig: this.kubeconfig,
             imageUri: this.imageUri, namespace: this.namespace, addonVersions: this.addonVersions,
+            repositoryUrl: this.repositoryUrl, logGroupName: this.logGroupName,
         });
     }
 }
@@ -599,7 +606,14 @@ export const eksTarget: Target = {
             healthUrl: t.healthUrl,
             endpoint: t.endpoint,
             ops: t.ops,
-            extra: { clusterName: t.clusterName, kubeconfig: t.kubeconfig, imageUri: t.imageUri, namespace: t.namespace, eksAddonVersions: t.addonVersions },
+            operations: {
+                logGroupName: t.logGroupName,
+                repositoryUrl: t.repositoryUrl,
+                platform: {
+                    kind: "eks", clusterName: t.clusterName, namespace: t.namespace, deploymentName: APP_OBJECT, containerName: APP_OBJECT,
+                    imageUri: t.imageUri, kubeconfig: t.kubeconfig, clusterOwnedByStack: true, addonVersions: t.addonVersions,
+                },
+            },
             release: t.release,
         };
     },

@@ -36,6 +36,14 @@ export class SharedClusterApp extends pulumi.ComponentResource {
     readonly kubeconfig: pulumi.Output<string>;
     readonly imageUri: pulumi.Output<string>;
     readonly namespace: pulumi.Output<string>;
+    /** The ECR repository the image is pushed to (issue 16 §5). */
+    readonly repositoryUrl: pulumi.Output<string>;
+    /**
+     * Where the pods' stdout lands if the cluster runs the CloudWatch Observability add-on (its
+     * Fluent Bit writes `/aws/containerinsights/<cluster>/application`, CloudWatch User Guide,
+     * Container-Insights-setup-logs-FluentBit); the cluster's owner decides, the stack cannot check.
+     */
+    readonly logGroupName: pulumi.Output<string>;
     readonly endpoint: TargetOutputs["endpoint"];
     /** The image tag the Deployment runs (APP_RELEASE) and how to check it (issue 11 §3). */
     readonly release: TargetRelease;
@@ -173,10 +181,12 @@ export class SharedClusterApp extends pulumi.ComponentResource {
         this.clusterName = pulumi.output(clusterName);
         this.kubeconfig = pulumi.secret(kubeconfig);
         this.imageUri = image.imageUri;
+        this.repositoryUrl = image.repositoryUrl;
+        this.logGroupName = pulumi.output(`/aws/containerinsights/${clusterName}/application`);
         this.namespace = namespace;
         this.registerOutputs({
             url: this.url, healthUrl: this.healthUrl, clusterName: this.clusterName, kubeconfig: this.kubeconfig,
-            imageUri: this.imageUri, namespace: this.namespace,
+            imageUri: this.imageUri, namespace: this.namespace, repositoryUrl: this.repositoryUrl, logGroupName: this.logGroupName,
         });
     }
 }
@@ -190,6 +200,13 @@ export function deploySharedCluster(args: TargetArgs, opts?: pulumi.ComponentRes
         endpoint: t.endpoint,
         ops: t.ops,
         release: t.release,
-        extra: { clusterName: t.clusterName, kubeconfig: t.kubeconfig, imageUri: t.imageUri, namespace: t.namespace },
+        operations: {
+            logGroupName: t.logGroupName,
+            repositoryUrl: t.repositoryUrl,
+            platform: {
+                kind: "eks", clusterName: t.clusterName, namespace: t.namespace, deploymentName: APP_OBJECT, containerName: APP_OBJECT,
+                imageUri: t.imageUri, kubeconfig: t.kubeconfig, clusterOwnedByStack: false,
+            },
+        },
     };
 }

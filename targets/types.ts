@@ -36,8 +36,8 @@ export interface TargetOutputs {
     readonly endpoint: { readonly dnsName: pulumi.Output<string>; readonly zoneId: pulumi.Output<string> };
     /** issue 13: what the stack's alarms, dashboard, WAF and maintenance mode need of this target. */
     readonly ops: TargetOps;
-    /** Platform-specific outputs (environment name, image URI, cluster name...), exported as-is. */
-    readonly extra: Readonly<Record<string, pulumi.Output<unknown>>>;
+    /** issue 16 §5: what an operator needs of this target, under the same keys on every target. */
+    readonly operations: TargetOperations;
     /** What this deploy runs and how to check it on the live endpoint (issue 11 §3). */
     readonly release: TargetRelease;
 }
@@ -67,6 +67,8 @@ export interface LoadBalancerRef {
     readonly arnSuffix: pulumi.Output<string>;
     /** `targetgroup/<name>/<id>` of the app's target group: CloudWatch's `TargetGroup` dimension. */
     readonly targetGroupArnSuffix: pulumi.Output<string>;
+    /** The app's target group (issue 16 §5: `aws elbv2 describe-target-health`). */
+    readonly targetGroupArn: pulumi.Output<string>;
 }
 
 /** Where each platform reports the app's own health (issue 13). */
@@ -91,3 +93,38 @@ export interface TargetOps {
     /** Resources the load balancer lookups must wait for (the environment, the ALB, the Ingress). */
     readonly dependsOn: pulumi.Resource[];
 }
+
+/**
+ * issue 16 §5: the target's part of the operations contract (program.ts adds the stack-level keys;
+ * docs/operate.md uses each). The same keys on every target, so one runbook serves all three.
+ */
+export interface TargetOperations {
+    /** The CloudWatch Logs group the app's stdout/stderr goes to (`aws logs tail <group> --follow`). */
+    readonly logGroupName: pulumi.Output<string>;
+    /**
+     * Where deploys put the app's artifact: the ECR repository URL on ECS and EKS
+     * (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`), and on Beanstalk the bundle bucket's
+     * prefix as an S3 URL (`s3://<bucket>/bundles/`): Beanstalk runs no image, its artifact is a zip.
+     */
+    readonly repositoryUrl: pulumi.Output<string>;
+    /** The platform's own names (environment; cluster and service; cluster and namespace), under `kind`. */
+    readonly platform: PlatformNames;
+}
+
+/** A target's own names, exported as the `platform` output; `kind` says which keys follow. */
+export type PlatformNames =
+    | {
+        readonly kind: "beanstalk"; readonly environmentName: pulumi.Output<string>; readonly applicationName: pulumi.Output<string>;
+        readonly versionLabel: pulumi.Output<string>; readonly bundleBucket: pulumi.Output<string>; readonly solutionStack: pulumi.Output<string>;
+    }
+    | {
+        readonly kind: "ecs"; readonly clusterName: pulumi.Output<string>; readonly serviceName: pulumi.Output<string>; readonly containerName: string;
+        readonly imageUri: pulumi.Output<string>; readonly loadBalancerDnsName: pulumi.Output<string>; readonly execEnabled: boolean;
+    }
+    | {
+        readonly kind: "eks"; readonly clusterName: pulumi.Output<string>; readonly namespace: pulumi.Output<string>; readonly deploymentName: string;
+        readonly containerName: string; readonly imageUri: pulumi.Output<string>; readonly kubeconfig: pulumi.Output<string>;
+        /** False for `eksExistingCluster`: the cluster (and whether it ships container logs) is its owner's. */
+        readonly clusterOwnedByStack: boolean;
+        readonly addonVersions?: pulumi.Output<Record<string, string>>;
+    };

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Json, PlanResult } from "../harness/run";
 import { SOLUTION_STACK_REGEX } from "../targets/beanstalk";
-import { all, appCopy, diffPlans, ebSettings, input, one, parsePolicy, planStack, Settings } from "./helpers";
+import { all, appCopy, diffPlans, ebSettings, input, one, parsePolicy, planStack, Settings, platformOutput } from "./helpers";
 
 const ENV = "aws:elasticbeanstalk/environment:Environment";
 
@@ -297,8 +297,8 @@ describe("beanstalk target", function () {
             assert.strictEqual(plan.outputs.target, "beanstalk");
             assert.match(String(plan.outputs.url), /^http:\/\//);
             assert.strictEqual(plan.outputs.healthUrl, `${plan.outputs.url}/health`);
-            assert.strictEqual(plan.outputs.environmentName, `flask-app-${plan.stack}`);
-            assert.match(String(plan.outputs.versionLabel), /^flask-app-\w+-[0-9a-f]{12}-[0-9a-f]{6}$/);
+            assert.strictEqual(platformOutput(plan, "environmentName"), `flask-app-${plan.stack}`);
+            assert.match(String(platformOutput(plan, "versionLabel")), /^flask-app-\w+-[0-9a-f]{12}-[0-9a-f]{6}$/);
         }
     });
 });

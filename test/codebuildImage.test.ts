@@ -14,7 +14,7 @@ import { Json, PlannedResource, PlanResult } from "../harness/run";
 import { contextArchive } from "../lib/buildContext";
 import { defaultClients } from "../lib/codebuildRun";
 import { contextDigest } from "../lib/dockerContext";
-import { all, APP_DIR, appCopy, diffPlans, EKS, input, one, parsePolicy, planStack } from "./helpers";
+import { all, APP_DIR, appCopy, diffPlans, EKS, input, one, parsePolicy, planStack, platformOutput } from "./helpers";
 
 const BUILD = "pulumi-nodejs:dynamic/codebuild:ImageBuild";
 const ACCOUNT = "123456789012";
@@ -84,7 +84,7 @@ describe("image builder (issue 12)", function () {
         }
         // What runs is the pushed digest.
         assert.match(taskImage(prod), new RegExp(`^${ACCOUNT}\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/flask-app-prod:amd64-${digest}@sha256:[0-9a-f]{64}$`));
-        assert.strictEqual(prod.outputs.imageUri, taskImage(prod));
+        assert.strictEqual(platformOutput(prod, "imageUri"), taskImage(prod));
     });
 
     it("the buildspec is YAML CodeBuild reads (version 0.2) whose commands are valid shell: log in, build for the platform, push the tag", () => {
@@ -181,7 +181,7 @@ describe("image builder (issue 12)", function () {
 
     it("a preview builds nothing: the digest and what runs it are unknown until the build", async () => {
         const preview = await planStack("dev", ["target=ecs"], { preview: true });
-        assert.strictEqual(preview.outputs.imageUri, "[unknown]");
+        assert.strictEqual(platformOutput(preview, "imageUri"), "[unknown]");
         assert.strictEqual(taskImageOrUnknown(preview), "[unknown]");
         assert.strictEqual(input(one(preview, BUILD), "tag"), `amd64-${contextDigest(APP_DIR, "linux/amd64").sha256}`, "the tag is known: it is the content");
     });
@@ -234,7 +234,7 @@ describe("image builder (issue 12)", function () {
             it(`${target}: builds once per content; an unchanged run, another umask and a revert build nothing`, async () => {
                 const sets = target === "eks" ? [...EKS] : ["target=ecs"];
                 const memory = new CloudMemory();
-                const image = (p: PlanResult) => String(p.outputs.imageUri);
+                const image = (p: PlanResult) => String(platformOutput(p, "imageUri"));
                 const dir = appCopy(() => undefined);
                 const first = await up(memory, dir, sets);
                 assert.strictEqual(memory.runs[0].builds.length, 1);

@@ -213,6 +213,8 @@ describe("deploy role permissions", function () {
     const adopt = ["existingVpcId=vpc-0a1b2c3d4e5f60718", "existingPrivateSubnetIds[0]=subnet-0aaaaaaaaaaaaaaa0", "existingPrivateSubnetIds[1]=subnet-0aaaaaaaaaaaaaaa1",
         "existingPublicSubnetIds[0]=subnet-0bbbbbbbbbbbbbbb0", "existingPublicSubnetIds[1]=subnet-0bbbbbbbbbbbbbbb1"];
     variants.push({ stack: "dev", sets: ["target=eks", "eksExistingCluster=platform-shared", ...adopt] });
+    // Issue 16 §5: ECS Exec's task-role grant, under the boundary.
+    variants.push({ stack: "dev", sets: ["target=ecs", "ecsExec=true", `iamPermissionsBoundary=${BOUNDARY}`] });
     const plans: { name: string; plan: PlanResult }[] = [];
     before(async function () {
         this.timeout(300000);

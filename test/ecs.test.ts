@@ -9,7 +9,7 @@ import { PlanResult } from "../harness/run";
 import { contextDigest } from "../lib/dockerContext";
 import { gunicornWorkers } from "../lib/sizing";
 import { ignoreAutoscaledDesiredCount } from "../targets/ecs";
-import { all, APP_DIR, appCopy, diffPlans, input, one, parsePolicy, planStack, stackLevel, withoutOperations } from "./helpers";
+import { all, APP_DIR, appCopy, diffPlans, input, one, parsePolicy, planStack, stackLevel, withoutOperations, platformOutput } from "./helpers";
 
 type Container = {
     name: string; image: string; essential: boolean; user: string; readonlyRootFilesystem: boolean; stopTimeout: number;
@@ -358,9 +358,9 @@ describe("target: ecs", function () {
             assert.strictEqual(o.target, "ecs");
             assert.match(o.url as string, /^http:\/\//);
             assert.strictEqual(o.healthUrl, `${o.url}/health`);
-            assert.strictEqual(o.serviceName, `flask-app-${plan.stack}`);
-            assert.strictEqual(o.clusterName, `flask-app-${plan.stack}`);
-            assert.strictEqual(o.imageUri, containers(plan)[0].image);
+            assert.strictEqual(platformOutput(plan, "serviceName"), `flask-app-${plan.stack}`);
+            assert.strictEqual(platformOutput(plan, "clusterName"), `flask-app-${plan.stack}`);
+            assert.strictEqual(platformOutput(plan, "imageUri"), containers(plan)[0].image);
         }
     });
 

@@ -7,7 +7,7 @@ import * as path from "path";
 import { RELEASE_VERIFICATION_TYPE } from "../components/releaseVerification";
 import { Json, PlannedResource, PlanResult } from "../harness/run";
 import { CLUSTER_AUTOSCALER_IMAGE, NODE_MANAGED_POLICIES } from "../targets/eks";
-import { all, appCopy, DEPLOYER_ROLE, diffPlans, EKS, input, one, parsePolicy, planStack, stackLevel, withoutOperations } from "./helpers";
+import { all, appCopy, DEPLOYER_ROLE, diffPlans, EKS, input, one, parsePolicy, planStack, stackLevel, withoutOperations, platformOutput } from "./helpers";
 import { validateK8s } from "./k8sSchema";
 
 type Obj = Record<string, Json>;
@@ -98,7 +98,7 @@ describe("target: eks", function () {
                 assert.strictEqual(pod.automountServiceAccountToken, false);
                 assert.deepStrictEqual(c.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }], "the app's SQLite/tmp files need a writable /tmp");
                 assert.strictEqual(c.ports[0].containerPort, Number(c.env.find((e) => e.name === "PORT")?.value), "containerPort = PORT");
-                assert.strictEqual(c.image, plan.outputs.imageUri);
+                assert.strictEqual(c.image, platformOutput(plan, "imageUri"));
                 assert.deepStrictEqual(one(plan, "kubernetes:apps/v1:Deployment").options.ignoreChanges, ["spec.replicas"], "the HPA owns replicas");
             }
             assert.deepStrictEqual(appContainer(prod).resources, { requests: { cpu: "500m", memory: "1024Mi" }, limits: { cpu: "1000m", memory: "1024Mi" } });
@@ -123,7 +123,7 @@ describe("target: eks", function () {
                 }
                 assert.strictEqual(env.find((e) => e.name === "DB_SSLMODE")?.value, "verify-full");
                 assert.ok(!JSON.stringify(plan.outputs).includes("mock-password"));
-                assert.strictEqual(plan.outputs.kubeconfig, "[secret]");
+                assert.strictEqual(platformOutput(plan, "kubeconfig"), "[secret]");
             }
         });
 
@@ -301,8 +301,8 @@ describe("target: eks", function () {
         for (const plan of [dev, prod]) {
             assert.strictEqual(plan.outputs.target, "eks");
             assert.strictEqual(plan.outputs.healthUrl, `${plan.outputs.url}/health`);
-            assert.strictEqual(plan.outputs.clusterName, `flask-app-${plan.stack}`);
-            assert.strictEqual(plan.outputs.kubeconfig, "[secret]");
+            assert.strictEqual(platformOutput(plan, "clusterName"), `flask-app-${plan.stack}`);
+            assert.strictEqual(platformOutput(plan, "kubeconfig"), "[secret]");
         }
     });
 

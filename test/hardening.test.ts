@@ -4,7 +4,7 @@ import * as assert from "assert";
 import { ConfigError, parseConfig, TARGET_NAMES } from "../config";
 import { Json, PlannedResource, PlanResult } from "../harness/run";
 import { hex } from "../harness/mocks";
-import { all, DEPLOYER_ROLE, EKS, input, planStack } from "./helpers";
+import { all, DEPLOYER_ROLE, EKS, input, planStack, platformOutput } from "./helpers";
 
 const EKS_RAW = { target: "eks", eksDeployerRoleArns: JSON.stringify([DEPLOYER_ROLE]), eksPublicAccessCidrs: "private" };
 
@@ -49,7 +49,8 @@ describe("hardening (issue 10, items 8-13)", function () {
         it("attaches what each role needs, and what runs under a role waits for its attachments", async () => {
             const eb = await planOf("prod", "beanstalk");
             const role = (plan: PlanResult, suffix: string) => all(plan, "aws:iam/role:Role").find((r) => r.name.endsWith(suffix))!;
-            assert.deepStrictEqual(attached(eb, role(eb, "-beanstalk-instance")), ["arn:aws:iam::aws:policy/AWSElasticBeanstalkWebTier"]);
+            // AmazonSSMManagedInstanceCore: Session Manager shells and database port forwarding (issue 16 §5).
+            assert.deepStrictEqual(attached(eb, role(eb, "-beanstalk-instance")), ["arn:aws:iam::aws:policy/AWSElasticBeanstalkWebTier", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
             assert.deepStrictEqual(attached(eb, role(eb, "-beanstalk-service")), [
                 "arn:aws:iam::aws:policy/AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy",
                 "arn:aws:iam::aws:policy/service-role/AWSElasticBeanstalkEnhancedHealth",
@@ -216,7 +217,7 @@ describe("hardening (issue 10, items 8-13)", function () {
             assert.ok(!prod.invokes.some((i) => i.token.includes("getSolutionStack")), "prod must not look the newest up");
             assert.ok(dev.invokes.some((i) => i.token.includes("getSolutionStack")), "dev takes the newest");
             for (const plan of [prod, dev]) {
-                assert.strictEqual(plan.outputs.solutionStack, input(env(plan), "solutionStackName"));
+                assert.strictEqual(platformOutput(plan, "solutionStack"), input(env(plan), "solutionStackName"));
             }
         });
     });
@@ -227,7 +228,7 @@ describe("hardening (issue 10, items 8-13)", function () {
             const addon = (n: string) => all(plan, "aws:eks/addon:Addon").find((a) => input(a, "addonName") === n)!;
             assert.strictEqual(input(addon("metrics-server"), "addonVersion"), "v0.8.0-eksbuild.1");
             assert.strictEqual(input(addon("eks-pod-identity-agent"), "addonVersion"), undefined);
-            assert.deepStrictEqual(plan.outputs.eksAddonVersions, {
+            assert.deepStrictEqual(platformOutput(plan, "addonVersions"), {
                 "amazon-cloudwatch-observability": "v1.0.0-eksbuild.1", "eks-pod-identity-agent": "v1.0.0-eksbuild.1", "metrics-server": "v0.8.0-eksbuild.1",
             });
         });

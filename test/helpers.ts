@@ -149,3 +149,10 @@ export function withoutOperations(changed: ReadonlyMap<string, string[]>): strin
         && !(/::platform:dashboard:Dashboard\$aws:cloudwatch\/dashboard:Dashboard::/.test(urn) && keys.join() === "dashboardBody"))
         .map(([urn]) => urn);
 }
+
+/** issue 16 §5: a platform-specific stack output, which the contract keeps under `platform`. */
+export function platformOutput(plan: PlanResult, key: string): Json {
+    const names = plan.outputs.platform;
+    assert.ok(names !== null && typeof names === "object" && !Array.isArray(names), "the platform output is a map");
+    return (names as { [k: string]: Json })[key];
+}

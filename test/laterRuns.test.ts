@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { CloudMemory } from "../harness/cloudMemory";
 import { PlanResult } from "../harness/run";
-import { all, appCopy, EKS, input, one, planStack } from "./helpers";
+import { all, appCopy, EKS, input, one, planStack, platformOutput } from "./helpers";
 
 /** Sets every file's permission bits as a checkout under `umask` would (exec bits kept). */
 function applyUmask(dir: string, umask: number): void {
@@ -44,7 +44,7 @@ describe("later runs against a cloud that remembers", function () {
             it("deploys from another machine (other umask) and after a revert to an image still in ECR", async () => {
                 const memory = new CloudMemory();
                 const first = await up(memory, checkout(0o022), sets);
-                const image = (p: PlanResult) => String(p.outputs.imageUri);
+                const image = (p: PlanResult) => String(platformOutput(p, "imageUri"));
                 assert.match(image(first), /:[a-z0-9-]+@sha256:[0-9a-f]{64}$/, "what runs is pinned by digest");
                 assert.strictEqual(memory.runs[0].builds.length, 1);
 
@@ -89,7 +89,7 @@ describe("later runs against a cloud that remembers", function () {
     describe("target beanstalk: application versions", () => {
         it("deploys a revert and a domain switched off and on (labels Beanstalk still holds)", async () => {
             const memory = new CloudMemory();
-            const label = (p: PlanResult) => String(p.outputs.versionLabel);
+            const label = (p: PlanResult) => String(platformOutput(p, "versionLabel"));
             const a = await up(memory, checkout(0o022), ["target=beanstalk"]);
             await up(memory, checkout(0o022, CHANGE), ["target=beanstalk"]);
             const reverted = await up(memory, checkout(0o022), ["target=beanstalk"]);
@@ -113,7 +113,7 @@ describe("later runs against a cloud that remembers", function () {
             const dir = checkout(0o022);
             const first = await up(memory, dir, ["target=beanstalk"]);
             const second = await up(memory, dir, ["target=beanstalk"]);
-            assert.strictEqual(second.outputs.versionLabel, first.outputs.versionLabel);
+            assert.strictEqual(platformOutput(second, "versionLabel"), platformOutput(first, "versionLabel"));
             assert.deepStrictEqual(memory.runs[1].created, []);
             assert.strictEqual(all(second, "aws:elasticbeanstalk/applicationVersion:ApplicationVersion").length, 1);
         });

@@ -3,7 +3,7 @@
 import * as assert from "assert";
 import { ConfigError, parseConfig, TARGET_NAMES } from "../config";
 import { PlanResult } from "../harness/run";
-import { all, EKS, ebSettings, input, one, planStack } from "./helpers";
+import { all, EKS, ebSettings, input, one, planStack, platformOutput } from "./helpers";
 import { validateK8s } from "./k8sSchema";
 
 const VPC = "vpc-0a1b2c3d4e5f60718";
@@ -111,7 +111,7 @@ describe("an existing EKS cluster: the app only (issue 16 §2)", function () {
             assert.deepStrictEqual(found.map((r) => r.name), [], type);
         }
         assert.ok(plan.invokes.some((i) => i.token === "aws:eks/getCluster:getCluster" && i.inputs.name === "platform-shared"));
-        assert.strictEqual(plan.outputs.clusterName, "platform-shared");
+        assert.strictEqual(platformOutput(plan, "clusterName"), "platform-shared");
     });
 
     it("deploys the same app objects into a namespace of its own (app and stack), through the cluster's provider", () => {
