@@ -38,6 +38,15 @@ function checkoutFiles(): Map<string, string> {
 
 const TARGETS: Readonly<Record<string, readonly string[]>> = { beanstalk: ["target=beanstalk"], ecs: ["target=ecs"], eks: [...EKS] };
 
+describe("the repository tracks no installed dependencies", () => {
+    it("node_modules is not in git, as a directory or as a symlink (a worktree's link was once committed), and .gitignore covers both", () => {
+        const tracked = child.execFileSync("git", ["ls-files", "--", "node_modules"], { cwd: ROOT, encoding: "utf8" });
+        assert.strictEqual(tracked, "");
+        const ignored = child.spawnSync("git", ["check-ignore", "--no-index", "-q", "node_modules"], { cwd: ROOT });
+        assert.strictEqual(ignored.status, 0, "a file or symlink named node_modules is ignored");
+    });
+});
+
 describe("npm run plan leaves the checkout as it found it", () => {
     for (const stack of ["dev", "prod"]) {
         for (const [target, sets] of Object.entries(TARGETS)) {
