@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AppSpec, appSourceProblems, envNameProblems, HTTP_PATH, SECRET_ARN } from "./lib/appSpec";
 import { longestStackName, nameProblems } from "./lib/names";
 import { defaultMaxConnections, instanceClassMemoryGiB } from "./lib/rdsMemory";
+import { nearest } from "./lib/suggest";
 import { defaultTagsProblems } from "./lib/tags";
 
 export const TARGET_NAMES = ["beanstalk", "ecs", "eks"] as const;
@@ -693,7 +694,11 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
 
     for (const key of Object.keys(raw)) {
         if (!(key in CONFIG_SCHEMA)) {
-            problems.push(`${key} is not a known config key of ${project} (known keys: ${Object.keys(CONFIG_SCHEMA).join(", ")})`);
+            // Issue 16 §4: a misspelt key is the likeliest unknown one; name its nearest known spelling.
+            const guess = nearest(key, Object.keys(CONFIG_SCHEMA));
+            problems.push(guess !== undefined
+                ? `unknown config key ${project}:${key}; did you mean ${guess}?`
+                : `unknown config key ${project}:${key} (known keys: ${Object.keys(CONFIG_SCHEMA).join(", ")})`);
         }
     }
 
