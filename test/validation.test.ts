@@ -3,6 +3,7 @@
 import * as assert from "assert";
 import { ConfigError, parseConfig, StackConfig, TARGET_NAMES } from "../config";
 import { editDistance, nearest } from "../lib/suggest";
+import { planStack } from "./helpers";
 
 const ALL = { implementedTargets: [...TARGET_NAMES] };
 
@@ -38,6 +39,23 @@ describe("config validation gaps (issue 16 §4)", () => {
         it("lists the known keys when nothing is near", () => {
             const [problem] = problemsOf({ target: "ecs", colour: "blue" });
             assert.match(problem, /^unknown config key flask-platform:colour \(known keys: target, appName, /);
+        });
+    });
+
+    describe("a real domain in the offline plan", () => {
+        it("says the mock cloud knows only its example zone", async () => {
+            await assert.rejects(planStack("dev", ["target=ecs", "domainName=app.nowhere.org"]), (e: Error) => {
+                assert.match(e.message, /^invoke aws:route53\/getZone:getZone failed: no matching Route 53 Hosted Zone found \(name nowhere\.org\): the offline plan's mock cloud only knows the zone example\.com, not your account's zones\. /);
+                assert.match(e.message, /Plan offline with a domainName under example\.com \(e\.g\. app\.example\.com\); whether nowhere\.org exists is checked by pulumi preview against the account$/);
+                return true;
+            });
+        });
+
+        it("lists every zone the mock cloud was given, and plans a domain in one of them", async () => {
+            const cloud = { hostedZones: ["example.com", "example.org"] };
+            await assert.rejects(planStack("dev", ["target=ecs", "domainName=app.nowhere.org"], { cloud }), /only knows the zones example\.com, example\.org, /);
+            const plan = await planStack("dev", ["target=ecs", "domainName=app.example.org"], { cloud });
+            assert.ok(plan.resources.some((r) => r.type === "aws:route53/record:Record"));
         });
     });
 });
