@@ -4,6 +4,7 @@
 // `Pulumi.yaml` declares the same keys for the CLI; test/config.test.ts keeps the two in step.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { EnumeratedKind, enumerationProblem } from "./lib/awsEnumerations";
 import { AppSpec, appSourceProblems, envNameProblems, HTTP_PATH, SECRET_ARN } from "./lib/appSpec";
 import { longestStackName, nameProblems } from "./lib/names";
 import { defaultMaxConnections, instanceClassMemoryGiB } from "./lib/rdsMemory";
@@ -447,6 +448,11 @@ export const CONFIG_SCHEMA = {
         type: "integer", default: 600, min: 30, max: 3600,
         description: "How long the post-deploy check waits for the new release and /ready before it fails pulumi up (seconds).",
     },
+    // --- Issue 16 §4: the escape from the provider's enumerations (lib/awsEnumerations.ts). ---
+    acceptUnlisted: {
+        type: "array", default: [], itemPattern: /^[a-z0-9][a-z0-9.-]*$/, itemHint: "an instance type, RDS class or region such as r8i.large or eu-central-1",
+        description: "Instance types (ebInstanceType, eksNodeInstanceType), RDS classes (dbInstanceClass) and regions (aws:region) to accept although the @pulumi/aws enumerations this program checks against do not list them (released after the provider). Anything else unlisted is refused as a likely typo.",
+    },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
@@ -682,6 +688,8 @@ export interface LoadOptions {
     readonly awsDefaultTags?: string;
     /** Where relative paths (appSourceDir) start: the project root. Default: the working directory, as Pulumi runs programs there. */
     readonly projectRoot?: string;
+    /** The stack's `aws:region`, checked against the provider's list of regions (issue 16 §4). */
+    readonly awsRegion?: string;
 }
 
 /**
@@ -861,6 +869,21 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         problems.push(`eksExistingCluster needs existingVpcId and its subnets: the database and the load balancer go into the cluster's VPC`);
     }
 
+    // Issue 16 §4: typos in AWS names fail here, not in AWS; only where the target reads the key.
+    const acceptUnlisted = r.must("acceptUnlisted");
+    const enumerated: [string, string | undefined, EnumeratedKind][] = [
+        ["ebInstanceType", target === "beanstalk" ? raw.ebInstanceType : undefined, "ec2"],
+        ["eksNodeInstanceType", target === "eks" && !sharedCluster ? raw.eksNodeInstanceType : undefined, "ec2"],
+        ["dbInstanceClass", raw.dbInstanceClass, "rds"],
+        ["aws:region", opts.awsRegion, "region"],
+    ];
+    for (const [key, value, kind] of enumerated) {
+        const problem = value === undefined || value === "" || problems.some((p) => p.startsWith(`${key} `)) ? undefined : enumerationProblem(key, value, kind, acceptUnlisted);
+        if (problem !== undefined) {
+            problems.push(problem);
+        }
+    }
+
     const appName = r.must("appName");
     // Runs of other characters become one hyphen and none trails: RDS identifiers may neither
     // contain "--" nor end with "-" (RDS_Limits.Constraints), Elastic Beanstalk environment names
@@ -880,7 +903,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
     const dbInstanceClass = r.must("dbInstanceClass");
     const dbMemoryGiB = instanceClassMemoryGiB(dbInstanceClass);
     const configuredMaxConnections = r.must("alarmDbMaxConnections");
-    if (configuredMaxConnections === 0 && dbMemoryGiB === undefined) {
+    if (configuredMaxConnections === 0 && dbMemoryGiB === undefined && !problems.some((p) => p.startsWith("dbInstanceClass "))) {
         problems.push(`alarmDbMaxConnections must be set for dbInstanceClass ${quote(dbInstanceClass)}: its memory (and so RDS's default max_connections) is not known to this program; `
             + "set it to the instance's max_connections (SHOW max_connections), or use a t3/t4g, m5/m6g/m6i/m7g/m7i/m8g or r5/r6g/r6i/r7g/r7i/r8g class");
     }
@@ -984,5 +1007,6 @@ export function loadConfig(opts: LoadOptions): StackConfig {
             raw[key.slice(prefix.length)] = value;
         }
     }
-    return parseConfig(project, pulumi.getStack(), raw, { awsDefaultTags: pulumi.runtime.allConfig()["aws:defaultTags"], ...opts });
+    const all = pulumi.runtime.allConfig();
+    return parseConfig(project, pulumi.getStack(), raw, { awsDefaultTags: all["aws:defaultTags"], awsRegion: all["aws:region"], ...opts });
 }

@@ -4,8 +4,11 @@ import * as assert from "assert";
 import { ConfigError, parseConfig, StackConfig, TARGET_NAMES } from "../config";
 import { editDistance, nearest } from "../lib/suggest";
 import { planStack } from "./helpers";
+import { EC2_INSTANCE_TYPES, PROVIDER_VERSION } from "../lib/awsEnumerations";
+import * as enums from "@pulumi/aws/types/enums";
 
 const ALL = { implementedTargets: [...TARGET_NAMES] };
+const EKS_RAW = { target: "eks", eksDeployerRoleArns: '["arn:aws:iam::123456789012:role/deployer"]', eksPublicAccessCidrs: "private" };
 
 function parse(raw: Record<string, string>, opts: Partial<Parameters<typeof parseConfig>[3]> = {}): StackConfig {
     return parseConfig("flask-platform", "test", raw, { ...ALL, ...opts });
@@ -56,6 +59,42 @@ describe("config validation gaps (issue 16 §4)", () => {
             await assert.rejects(planStack("dev", ["target=ecs", "domainName=app.nowhere.org"], { cloud }), /only knows the zones example\.com, example\.org, /);
             const plan = await planStack("dev", ["target=ecs", "domainName=app.example.org"], { cloud });
             assert.ok(plan.resources.some((r) => r.type === "aws:route53/record:Record"));
+        });
+    });
+
+    describe("typos in AWS names", () => {
+        const stale = (value: string) => `That list is frozen at the provider's release: if "${value}" is newer and does exist, add it to acceptUnlisted (pulumi config set --path 'acceptUnlisted[0]' ${value})`;
+
+        it("refuses an unlisted instance type, class or region with the nearest listed one", () => {
+            assert.deepStrictEqual(problemsOf({ target: "beanstalk", ebInstanceType: "t3.smal" }),
+                [`ebInstanceType "t3.smal" is not an EC2 instance type @pulumi/aws ${PROVIDER_VERSION} lists (ec2.InstanceType); did you mean t3.small? ${stale("t3.smal")}`]);
+            assert.deepStrictEqual(problemsOf({ target: "ecs", dbInstanceClass: "db.t4g.micr" }),
+                [`dbInstanceClass "db.t4g.micr" is not an RDS instance class @pulumi/aws ${PROVIDER_VERSION} lists (rds.InstanceType and db. + ec2.InstanceType); did you mean db.t4g.micro? ${stale("db.t4g.micr")}`]);
+            assert.deepStrictEqual(problemsOf({ target: "ecs" }, { awsRegion: "eu-centrl-1" }),
+                [`aws:region "eu-centrl-1" is not an AWS region @pulumi/aws ${PROVIDER_VERSION} lists (Region); did you mean eu-central-1? ${stale("eu-centrl-1")}`]);
+            assert.deepStrictEqual(problemsOf({ ...EKS_RAW, eksNodeInstanceType: "m6i.larg" }).map((p) => p.split("?")[0]),
+                ['eksNodeInstanceType "m6i.larg" is not an EC2 instance type @pulumi/aws ' + PROVIDER_VERSION + " lists (ec2.InstanceType); did you mean m6i.large"]);
+        });
+
+        it("reports all of them at once, and no suggestion when nothing is near", () => {
+            const problems = problemsOf({ target: "beanstalk", ebInstanceType: "t3.smal", dbInstanceClass: "db.t4g.micr" }, { awsRegion: "mars-north-9" });
+            assert.strictEqual(problems.length, 3, problems.join("\n"));
+            assert.ok(problems[2].startsWith(`aws:region "mars-north-9" is not an AWS region @pulumi/aws ${PROVIDER_VERSION} lists (Region). That list`), problems[2]);
+        });
+
+        it("accepts what the provider lists, RDS classes of listed EC2 types, and what acceptUnlisted vouches for", () => {
+            assert.ok(Object.values(enums.ec2.InstanceType).length > 1000 && EC2_INSTANCE_TYPES.includes("t3.small"));
+            assert.strictEqual(parse({ target: "beanstalk", ebInstanceType: "m7g.large" }, { awsRegion: "eu-central-1" }).beanstalk.instanceType, "m7g.large");
+            // rds.InstanceType lacks the m7g family; m7g.large is an EC2 type, so db.m7g.large passes.
+            assert.ok(!(Object.values(enums.rds.InstanceType) as string[]).includes("db.m7g.large"));
+            assert.strictEqual(parse({ target: "ecs", dbInstanceClass: "db.m7g.large" }).database.instanceClass, "db.m7g.large");
+            const vouched = parse({ target: "beanstalk", ebInstanceType: "q9z.large", dbInstanceClass: "db.q9z.large", acceptUnlisted: '["q9z.large","db.q9z.large","eu-east-9"]', alarmDbMaxConnections: "1000" }, { awsRegion: "eu-east-9" });
+            assert.deepStrictEqual([vouched.beanstalk.instanceType, vouched.database.instanceClass], ["q9z.large", "db.q9z.large"]);
+            assert.match(problemsOf({ target: "beanstalk", ebInstanceType: "q9z.large", acceptUnlisted: '["q9z.xlarge"]' })[0], /^ebInstanceType "q9z.large" is not an EC2 instance type/);
+        });
+
+        it("checks an instance type only where the target uses it", () => {
+            assert.strictEqual(parse({ target: "ecs", ebInstanceType: "t3.smal", eksNodeInstanceType: "t3.mediun" }).beanstalk.instanceType, "t3.smal");
         });
     });
 });
