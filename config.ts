@@ -8,6 +8,7 @@ import { EnumeratedKind, enumerationProblem } from "./lib/awsEnumerations";
 import { AppSpec, appSourceProblems, envNameProblems, HTTP_PATH, SECRET_ARN } from "./lib/appSpec";
 import { longestStackName, nameProblems } from "./lib/names";
 import { defaultMaxConnections, instanceClassMemoryGiB } from "./lib/rdsMemory";
+import { otherTargetWarnings } from "./lib/keyTargets";
 import { nearest } from "./lib/suggest";
 import { defaultTagsProblems } from "./lib/tags";
 
@@ -537,6 +538,8 @@ export interface StackConfig {
     };
     /** issue 13: who is paged, on what, and what guards the public endpoint. */
     readonly operations: OperationsConfig;
+    /** Issue 16 §4: what is accepted but probably not meant (keys of another target); loadConfig logs them. */
+    readonly warnings: readonly string[];
 }
 
 /** Notifications, alarm thresholds, WAF and maintenance mode (issue 13). */
@@ -990,6 +993,10 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             addonVersions: Object.fromEntries(r.must("eksAddonVersions").split(",").filter((p) => p !== "").map((p) => p.split("=") as [string, string])),
         },
         operations,
+        // eksExistingCluster with another target is an error above, not a warning.
+        warnings: target !== undefined && TARGET_NAMES.includes(target as TargetName)
+            ? otherTargetWarnings(Object.fromEntries(Object.entries(raw).filter(([k]) => k !== "eksExistingCluster")), CONFIG_SCHEMA, target as TargetName)
+            : [],
     };
     if (problems.length > 0) {
         throw new ConfigError(problems);
@@ -1008,5 +1015,10 @@ export function loadConfig(opts: LoadOptions): StackConfig {
         }
     }
     const all = pulumi.runtime.allConfig();
-    return parseConfig(project, pulumi.getStack(), raw, { awsDefaultTags: all["aws:defaultTags"], awsRegion: all["aws:region"], ...opts });
+    const config = parseConfig(project, pulumi.getStack(), raw, { awsDefaultTags: all["aws:defaultTags"], awsRegion: all["aws:region"], ...opts });
+    // The CLI shows these among the update's diagnostics; the offline plan prints them (harness/run.ts).
+    for (const warning of config.warnings) {
+        void pulumi.log.warn(warning);
+    }
+    return config;
 }

@@ -1,7 +1,10 @@
 // Issue 16 §4: the validation gaps an adopter found (pod fit on EKS nodes, typos in free text,
 // keys of another target, misspelt keys, the offline plan's one hosted zone).
 import * as assert from "assert";
-import { ConfigError, parseConfig, StackConfig, TARGET_NAMES } from "../config";
+import * as childProcess from "child_process";
+import { CONFIG_SCHEMA, ConfigError, parseConfig, StackConfig, TARGET_NAMES } from "../config";
+import { targetsReading } from "../lib/keyTargets";
+import { ROOT } from "../harness/stackConfig";
 import { editDistance, nearest } from "../lib/suggest";
 import { planStack } from "./helpers";
 import { EC2_INSTANCE_TYPES, PROVIDER_VERSION } from "../lib/awsEnumerations";
@@ -95,6 +98,42 @@ describe("config validation gaps (issue 16 §4)", () => {
 
         it("checks an instance type only where the target uses it", () => {
             assert.strictEqual(parse({ target: "ecs", ebInstanceType: "t3.smal", eksNodeInstanceType: "t3.mediun" }).beanstalk.instanceType, "t3.smal");
+        });
+    });
+
+    describe("keys only another target reads", () => {
+        it("warns, naming the target that reads the key, and still accepts the stack", () => {
+            const c = parse({ target: "beanstalk", eksNodeMax: "5", imagePlatform: "linux/arm64", ecsSpot: "true", ebKeepVersions: "3" });
+            assert.deepStrictEqual(c.warnings, [
+                "eksNodeMax has no effect with target beanstalk (read by target eks)",
+                "imagePlatform has no effect with target beanstalk (read by targets ecs and eks)",
+                "ecsSpot has no effect with target beanstalk (read by target ecs)",
+            ]);
+            assert.deepStrictEqual(parse({ ...EKS_RAW, ebKeepVersions: "3", ecsSpot: "true", imagePlatform: "linux/amd64" }).warnings,
+                ["ebKeepVersions has no effect with target eks (read by target beanstalk)", "ecsSpot has no effect with target eks (read by target ecs)"]);
+        });
+
+        it("stays quiet about defaults (the CLI passes every declared key) and keys every target reads", () => {
+            assert.deepStrictEqual(parse({ target: "ecs", ebInstanceType: "t4g.small", eksDeployerRoleArns: "[]", eksNodeMax: "3", ebSolutionStack: "", minCapacity: "2", dbInstanceClass: "db.t4g.small" }).warnings, []);
+        });
+
+        it("agrees with each key's description (Elastic Beanstalk:, ECS:, EKS:, ECS and EKS:)", () => {
+            const byPrefix: Record<string, readonly string[]> = { "Elastic Beanstalk:": ["beanstalk"], "ECS:": ["ecs"], "EKS:": ["eks"], "ECS and EKS:": ["ecs", "eks"], "Optional, target eks.": ["eks"] };
+            for (const [key, spec] of Object.entries(CONFIG_SCHEMA)) {
+                const prefix = Object.keys(byPrefix).find((p) => spec.description.startsWith(p));
+                assert.deepStrictEqual(targetsReading(key), prefix === undefined ? undefined : byPrefix[prefix], `${key}: ${spec.description}`);
+            }
+        });
+
+        it("reaches the plan's warnings through pulumi.log.warn, and npm run plan prints them on stderr", async function () {
+            this.timeout(120000);
+            const plan = await planStack("dev", ["target=ecs", "ebKeepVersions=3"]);
+            assert.ok(plan.warnings.includes("ebKeepVersions has no effect with target ecs (read by target beanstalk)"), plan.warnings.join("\n"));
+            const run = childProcess.spawnSync("npx", ["ts-node", "--transpile-only", "scripts/plan.ts", "--stack", "dev", "--set", "target=ecs", "--set", "ebKeepVersions=3"], { cwd: ROOT, encoding: "utf8" });
+            assert.strictEqual(run.status, 0, run.stderr);
+            assert.match(run.stderr, /^warning: ebKeepVersions has no effect with target ecs \(read by target beanstalk\)$/m);
+            assert.match(run.stdout, /^Stack flask-platform\/dev: \d+ resources/);
+            assert.ok(!run.stdout.includes("has no effect"));
         });
     });
 });
