@@ -8,6 +8,7 @@ import { EnumeratedKind, enumerationProblem } from "./lib/awsEnumerations";
 import { AppSpec, appSourceProblems, envNameProblems, HTTP_PATH, SECRET_ARN } from "./lib/appSpec";
 import { longestStackName, nameProblems } from "./lib/names";
 import { defaultMaxConnections, instanceClassMemoryGiB } from "./lib/rdsMemory";
+import { appPodsPerNode, largerSizes, NodeShape, nodeAllocatable, nodeShape } from "./lib/eksCapacity";
 import { otherTargetWarnings } from "./lib/keyTargets";
 import { nearest } from "./lib/suggest";
 import { defaultTagsProblems } from "./lib/tags";
@@ -887,6 +888,43 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         }
     }
 
+    // Issue 16 §4: the app's pods must fit the node group it creates (lib/eksCapacity.ts).
+    const warnings: string[] = [];
+    const podMemory = r.must("eksPodMemory");
+    const shape = nodeShape(nodeType);
+    if (target === "eks" && !sharedCluster && !problems.some((p) => /^(eksNodeInstanceType|eksPod|minCapacity|maxCapacity|eksNodeM)/.test(p))) {
+        if (shape === undefined) {
+            warnings.push(`eksNodeInstanceType ${quote(nodeType)}: whether eksPodMemory, eksPodCpu and minCapacity fit its nodes is not checked `
+                + "(lib/eksCapacity.ts models t3/t3a/t4g, m5/m6i/m6a/m6g/m7i/m7a/m7g/m8g, r5/r6i/r6g/r7i/r7g/r8g large to 16xlarge and c5/c6i/c6g/c7i/c7g/c8g large to 4xlarge)");
+        } else {
+            const a = nodeAllocatable(shape);
+            const bigger = (fits: (t: string) => boolean) => {
+                const t = largerSizes(nodeType).find(fits);
+                return t !== undefined ? ` (${t} fits it)` : "";
+            };
+            const sizing = `${shape.memoryGiB * 1024} MiB, less about 6% the kernel keeps, ${a.kubeReservedMiB} MiB kube-reserved for ${a.maxPods} max pods (11 x ${a.maxPods} + 255) and the 100 MiB eviction threshold`;
+            if (podMemory > a.memoryMiB) {
+                problems.push(`eksPodMemory=${podMemory} MiB does not fit on a ${nodeType} node: about ${a.memoryMiB} MiB is allocatable (${sizing}); `
+                    + `use an eksNodeInstanceType with more memory${bigger((t) => podMemory <= nodeAllocatable(nodeShape(t) as NodeShape).memoryMiB)} or lower eksPodMemory`);
+            }
+            if (podCpu > a.cpuMillis) {
+                problems.push(`eksPodCpu=${podCpu}m does not fit on a ${nodeType} node: ${a.cpuMillis}m is allocatable (${shape.vcpus} vCPUs less ${a.kubeReservedMillis}m kube-reserved); `
+                    + "use an eksNodeInstanceType with more vCPUs or lower eksPodCpu");
+            }
+            const perNode = appPodsPerNode(a, podMemory, podCpu);
+            // targets/eks.ts rolls out with maxSurge 1, maxUnavailable 0: one pod more than minCapacity.
+            const needed = min + 1;
+            if (perNode.pods > 0 && perNode.pods * nodeMax < needed) {
+                problems.push(`minCapacity=${min} app pods (${needed} during a rollout, which surges one) do not fit on eksNodeMax=${nodeMax} ${nodeType} nodes: `
+                    + `each holds at most ${perNode.pods} (limited by ${perNode.limit}), ${perNode.pods * nodeMax} in all; `
+                    + `raise eksNodeMax to at least ${Math.ceil(needed / perNode.pods)}, use a larger eksNodeInstanceType, or lower minCapacity or the pod's requests`);
+            } else if (perNode.pods > 0 && perNode.pods * nodeMax < max) {
+                warnings.push(`maxCapacity=${max}: eksNodeMax=${nodeMax} ${nodeType} nodes hold at most ${perNode.pods * nodeMax} app pods (${perNode.pods} each, limited by ${perNode.limit}); `
+                    + "pods the autoscaler adds beyond that stay Pending");
+            }
+        }
+    }
+
     const appName = r.must("appName");
     // Runs of other characters become one hyphen and none trails: RDS identifiers may neither
     // contain "--" nor end with "-" (RDS_Limits.Constraints), Elastic Beanstalk environment names
@@ -986,7 +1024,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             nodeMax,
             podCpu,
             podCpuLimit,
-            podMemory: r.must("eksPodMemory"),
+            podMemory,
             deployerRoleArns,
             publicAccessCidrs,
             ...(existingCluster !== undefined ? { existingCluster } : {}),
@@ -994,9 +1032,9 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         },
         operations,
         // eksExistingCluster with another target is an error above, not a warning.
-        warnings: target !== undefined && TARGET_NAMES.includes(target as TargetName)
+        warnings: [...(target !== undefined && TARGET_NAMES.includes(target as TargetName)
             ? otherTargetWarnings(Object.fromEntries(Object.entries(raw).filter(([k]) => k !== "eksExistingCluster")), CONFIG_SCHEMA, target as TargetName)
-            : [],
+            : []), ...warnings],
     };
     if (problems.length > 0) {
         throw new ConfigError(problems);

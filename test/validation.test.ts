@@ -4,6 +4,7 @@ import * as assert from "assert";
 import * as childProcess from "child_process";
 import { CONFIG_SCHEMA, ConfigError, parseConfig, StackConfig, TARGET_NAMES } from "../config";
 import { targetsReading } from "../lib/keyTargets";
+import { appPodsPerNode, DAEMONSET_PODS_PER_NODE, nodeAllocatable, nodeShape } from "../lib/eksCapacity";
 import { ROOT } from "../harness/stackConfig";
 import { editDistance, nearest } from "../lib/suggest";
 import { planStack } from "./helpers";
@@ -134,6 +135,56 @@ describe("config validation gaps (issue 16 §4)", () => {
             assert.match(run.stderr, /^warning: ebKeepVersions has no effect with target ecs \(read by target beanstalk\)$/m);
             assert.match(run.stdout, /^Stack flask-platform\/dev: \d+ resources/);
             assert.ok(!run.stdout.includes("has no effect"));
+        });
+    });
+
+    describe("EKS pods against the node group", () => {
+        it("derives allocatable memory and CPU the way the EKS AMI reserves them", () => {
+            // eni-max-pods.txt: t3.medium 17, t3a.small 8, m6i.large 29; m5.4xlarge's 234 is capped at 110 (under 30 vCPUs).
+            assert.deepStrictEqual(["t3.medium", "t3a.small", "m6i.large", "m5.4xlarge", "m7g.16xlarge"].map((t) => nodeShape(t)?.maxPods), [17, 8, 29, 110, 250]);
+            const a = nodeAllocatable({ vcpus: 2, memoryGiB: 4, maxPods: 17 });
+            assert.strictEqual(a.kubeReservedMiB, 11 * 17 + 255);
+            assert.strictEqual(a.memoryMiB, Math.floor(4096 * 0.94) - (11 * 17 + 255) - 100);
+            assert.strictEqual(a.kubeReservedMillis, 70, "6% of the first core, 1% of the second");
+            assert.strictEqual(nodeAllocatable({ vcpus: 16, memoryGiB: 64, maxPods: 110 }).kubeReservedMillis, 60 + 10 + 2 * 5 + 12 * 2.5);
+            assert.strictEqual(nodeShape("c5.8xlarge"), undefined, "c5 has no 8xlarge");
+            assert.strictEqual(nodeShape("t2.medium"), undefined);
+            // Slots bind when pods are tiny: max-pods less the DaemonSets.
+            assert.strictEqual(appPodsPerNode(a, 128, 50).pods, 17 - DAEMONSET_PODS_PER_NODE);
+        });
+
+        it("refuses a pod larger than a node, naming what is allocatable and a size that fits", () => {
+            assert.deepStrictEqual(problemsOf({ ...EKS_RAW, eksPodMemory: "16384" }), [
+                "eksPodMemory=16384 MiB does not fit on a t3.medium node: about 3308 MiB is allocatable (4096 MiB, less about 6% the kernel keeps, 442 MiB kube-reserved for 17 max pods (11 x 17 + 255) "
+                + "and the 100 MiB eviction threshold); use an eksNodeInstanceType with more memory (t3.2xlarge fits it) or lower eksPodMemory",
+            ]);
+            assert.deepStrictEqual(problemsOf({ ...EKS_RAW, eksPodCpu: "2000", eksPodCpuLimit: "2000" }),
+                ["eksPodCpu=2000m does not fit on a t3.medium node: 1930m is allocatable (2 vCPUs less 70m kube-reserved); use an eksNodeInstanceType with more vCPUs or lower eksPodCpu"]);
+            assert.strictEqual(parse({ ...EKS_RAW, eksPodMemory: "16384", eksNodeInstanceType: "t3.2xlarge" }).eks.podMemory, 16384);
+        });
+
+        it("refuses more pods than eksNodeMax nodes hold, counting the rollout's surge pod", () => {
+            assert.deepStrictEqual(problemsOf({ ...EKS_RAW, minCapacity: "20", maxCapacity: "20", eksNodeMax: "2" }), [
+                "minCapacity=20 app pods (21 during a rollout, which surges one) do not fit on eksNodeMax=2 t3.medium nodes: each holds at most 6 (limited by memory: 3308 MiB allocatable / 512 MiB per pod), 12 in all; "
+                + "raise eksNodeMax to at least 4, use a larger eksNodeInstanceType, or lower minCapacity or the pod's requests",
+            ]);
+            // 6 per node x 2 nodes hold 11 plus the surge pod, not 12.
+            assert.strictEqual(parse({ ...EKS_RAW, minCapacity: "11", maxCapacity: "11", eksNodeMax: "2" }).scaling.min, 11);
+            assert.match(problemsOf({ ...EKS_RAW, minCapacity: "12", maxCapacity: "12", eksNodeMax: "2" })[0], /^minCapacity=12 app pods \(13 during a rollout/);
+            // The same stack on ECS has no node group to fit.
+            assert.strictEqual(parse({ target: "ecs", minCapacity: "20", maxCapacity: "20", eksNodeMax: "2" }).scaling.min, 20);
+        });
+
+        it("warns when the autoscaler's ceiling exceeds the nodes, and when the type is not modelled", () => {
+            assert.deepStrictEqual(parse({ ...EKS_RAW, maxCapacity: "30" }).warnings,
+                ["maxCapacity=30: eksNodeMax=3 t3.medium nodes hold at most 18 app pods (6 each, limited by memory: 3308 MiB allocatable / 512 MiB per pod); pods the autoscaler adds beyond that stay Pending"]);
+            assert.match(parse({ ...EKS_RAW, eksNodeInstanceType: "x2gd.large", imagePlatform: "linux/arm64" }).warnings[0],
+                /^eksNodeInstanceType "x2gd.large": whether eksPodMemory, eksPodCpu and minCapacity fit its nodes is not checked/);
+        });
+
+        it("reports the misfits together with every other problem", () => {
+            const problems = problemsOf({ ...EKS_RAW, eksPodMemory: "16384", minCapacty: "3", dbInstanceClass: "db.t4g.micr" });
+            assert.strictEqual(problems.length, 3, problems.join("\n"));
         });
     });
 });
