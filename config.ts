@@ -4,9 +4,13 @@
 // `Pulumi.yaml` declares the same keys for the CLI; test/config.test.ts keeps the two in step.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { EnumeratedKind, enumerationProblem } from "./lib/awsEnumerations";
 import { AppSpec, appSourceProblems, envNameProblems, HTTP_PATH, SECRET_ARN } from "./lib/appSpec";
 import { longestStackName, nameProblems } from "./lib/names";
 import { defaultMaxConnections, instanceClassMemoryGiB } from "./lib/rdsMemory";
+import { appPodsPerNode, largerSizes, NodeShape, nodeAllocatable, nodeShape } from "./lib/eksCapacity";
+import { otherTargetWarnings } from "./lib/keyTargets";
+import { nearest } from "./lib/suggest";
 import { defaultTagsProblems } from "./lib/tags";
 
 export const TARGET_NAMES = ["beanstalk", "ecs", "eks"] as const;
@@ -451,6 +455,11 @@ export const CONFIG_SCHEMA = {
         type: "integer", default: 600, min: 30, max: 3600,
         description: "How long the post-deploy check waits for the new release and /ready before it fails pulumi up (seconds).",
     },
+    // --- Issue 16 §4: the escape from the provider's enumerations (lib/awsEnumerations.ts). ---
+    acceptUnlisted: {
+        type: "array", default: [], itemPattern: /^[a-z0-9][a-z0-9.-]*$/, itemHint: "an instance type, RDS class or region such as r8i.large or eu-central-1",
+        description: "Instance types (ebInstanceType, eksNodeInstanceType), RDS classes (dbInstanceClass) and regions (aws:region) to accept although the @pulumi/aws enumerations this program checks against do not list them (released after the provider). Anything else unlisted is refused as a likely typo.",
+    },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
@@ -541,6 +550,8 @@ export interface StackConfig {
     };
     /** issue 13: who is paged, on what, and what guards the public endpoint. */
     readonly operations: OperationsConfig;
+    /** Issue 16 §4: what is accepted but probably not meant (keys of another target); loadConfig logs them. */
+    readonly warnings: readonly string[];
 }
 
 /** Notifications, alarm thresholds, WAF and maintenance mode (issue 13). */
@@ -694,6 +705,8 @@ export interface LoadOptions {
     readonly awsDefaultTags?: string;
     /** Where relative paths (appSourceDir) start: the project root. Default: the working directory, as Pulumi runs programs there. */
     readonly projectRoot?: string;
+    /** The stack's `aws:region`, checked against the provider's list of regions (issue 16 §4). */
+    readonly awsRegion?: string;
 }
 
 /**
@@ -706,7 +719,11 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
 
     for (const key of Object.keys(raw)) {
         if (!(key in CONFIG_SCHEMA)) {
-            problems.push(`${key} is not a known config key of ${project} (known keys: ${Object.keys(CONFIG_SCHEMA).join(", ")})`);
+            // Issue 16 §4: a misspelt key is the likeliest unknown one; name its nearest known spelling.
+            const guess = nearest(key, Object.keys(CONFIG_SCHEMA));
+            problems.push(guess !== undefined
+                ? `unknown config key ${project}:${key}; did you mean ${guess}?`
+                : `unknown config key ${project}:${key} (known keys: ${Object.keys(CONFIG_SCHEMA).join(", ")})`);
         }
     }
 
@@ -869,6 +886,58 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         problems.push(`eksExistingCluster needs existingVpcId and its subnets: the database and the load balancer go into the cluster's VPC`);
     }
 
+    // Issue 16 §4: typos in AWS names fail here, not in AWS; only where the target reads the key.
+    const acceptUnlisted = r.must("acceptUnlisted");
+    const enumerated: [string, string | undefined, EnumeratedKind][] = [
+        ["ebInstanceType", target === "beanstalk" ? raw.ebInstanceType : undefined, "ec2"],
+        ["eksNodeInstanceType", target === "eks" && !sharedCluster ? raw.eksNodeInstanceType : undefined, "ec2"],
+        ["dbInstanceClass", raw.dbInstanceClass, "rds"],
+        ["aws:region", opts.awsRegion, "region"],
+    ];
+    for (const [key, value, kind] of enumerated) {
+        const problem = value === undefined || value === "" || problems.some((p) => p.startsWith(`${key} `)) ? undefined : enumerationProblem(key, value, kind, acceptUnlisted);
+        if (problem !== undefined) {
+            problems.push(problem);
+        }
+    }
+
+    // Issue 16 §4: the app's pods must fit the node group it creates (lib/eksCapacity.ts).
+    const warnings: string[] = [];
+    const podMemory = r.must("eksPodMemory");
+    const shape = nodeShape(nodeType);
+    if (target === "eks" && !sharedCluster && !problems.some((p) => /^(eksNodeInstanceType|eksPod|minCapacity|maxCapacity|eksNodeM)/.test(p))) {
+        if (shape === undefined) {
+            warnings.push(`eksNodeInstanceType ${quote(nodeType)}: whether eksPodMemory, eksPodCpu and minCapacity fit its nodes is not checked `
+                + "(lib/eksCapacity.ts models t3/t3a/t4g, m5/m6i/m6a/m6g/m7i/m7a/m7g/m8g, r5/r6i/r6g/r7i/r7g/r8g large to 16xlarge and c5/c6i/c6g/c7i/c7g/c8g large to 4xlarge)");
+        } else {
+            const a = nodeAllocatable(shape);
+            const bigger = (fits: (t: string) => boolean) => {
+                const t = largerSizes(nodeType).find(fits);
+                return t !== undefined ? ` (${t} fits it)` : "";
+            };
+            const sizing = `${shape.memoryGiB * 1024} MiB, less about 6% the kernel keeps, ${a.kubeReservedMiB} MiB kube-reserved for ${a.maxPods} max pods (11 x ${a.maxPods} + 255) and the 100 MiB eviction threshold`;
+            if (podMemory > a.memoryMiB) {
+                problems.push(`eksPodMemory=${podMemory} MiB does not fit on a ${nodeType} node: about ${a.memoryMiB} MiB is allocatable (${sizing}); `
+                    + `use an eksNodeInstanceType with more memory${bigger((t) => podMemory <= nodeAllocatable(nodeShape(t) as NodeShape).memoryMiB)} or lower eksPodMemory`);
+            }
+            if (podCpu > a.cpuMillis) {
+                problems.push(`eksPodCpu=${podCpu}m does not fit on a ${nodeType} node: ${a.cpuMillis}m is allocatable (${shape.vcpus} vCPUs less ${a.kubeReservedMillis}m kube-reserved); `
+                    + "use an eksNodeInstanceType with more vCPUs or lower eksPodCpu");
+            }
+            const perNode = appPodsPerNode(a, podMemory, podCpu);
+            // targets/eks.ts rolls out with maxSurge 1, maxUnavailable 0: one pod more than minCapacity.
+            const needed = min + 1;
+            if (perNode.pods > 0 && perNode.pods * nodeMax < needed) {
+                problems.push(`minCapacity=${min} app pods (${needed} during a rollout, which surges one) do not fit on eksNodeMax=${nodeMax} ${nodeType} nodes: `
+                    + `each holds at most ${perNode.pods} (limited by ${perNode.limit}), ${perNode.pods * nodeMax} in all; `
+                    + `raise eksNodeMax to at least ${Math.ceil(needed / perNode.pods)}, use a larger eksNodeInstanceType, or lower minCapacity or the pod's requests`);
+            } else if (perNode.pods > 0 && perNode.pods * nodeMax < max) {
+                warnings.push(`maxCapacity=${max}: eksNodeMax=${nodeMax} ${nodeType} nodes hold at most ${perNode.pods * nodeMax} app pods (${perNode.pods} each, limited by ${perNode.limit}); `
+                    + "pods the autoscaler adds beyond that stay Pending");
+            }
+        }
+    }
+
     const appName = r.must("appName");
     // Runs of other characters become one hyphen and none trails: RDS identifiers may neither
     // contain "--" nor end with "-" (RDS_Limits.Constraints), Elastic Beanstalk environment names
@@ -888,7 +957,7 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
     const dbInstanceClass = r.must("dbInstanceClass");
     const dbMemoryGiB = instanceClassMemoryGiB(dbInstanceClass);
     const configuredMaxConnections = r.must("alarmDbMaxConnections");
-    if (configuredMaxConnections === 0 && dbMemoryGiB === undefined) {
+    if (configuredMaxConnections === 0 && dbMemoryGiB === undefined && !problems.some((p) => p.startsWith("dbInstanceClass "))) {
         problems.push(`alarmDbMaxConnections must be set for dbInstanceClass ${quote(dbInstanceClass)}: its memory (and so RDS's default max_connections) is not known to this program; `
             + "set it to the instance's max_connections (SHOW max_connections), or use a t3/t4g, m5/m6g/m6i/m7g/m7i/m8g or r5/r6g/r6i/r7g/r7i/r8g class");
     }
@@ -969,13 +1038,17 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
             nodeMax,
             podCpu,
             podCpuLimit,
-            podMemory: r.must("eksPodMemory"),
+            podMemory,
             deployerRoleArns,
             publicAccessCidrs,
             ...(existingCluster !== undefined ? { existingCluster } : {}),
             addonVersions: Object.fromEntries(r.must("eksAddonVersions").split(",").filter((p) => p !== "").map((p) => p.split("=") as [string, string])),
         },
         operations,
+        // eksExistingCluster with another target is an error above, not a warning.
+        warnings: [...(target !== undefined && TARGET_NAMES.includes(target as TargetName)
+            ? otherTargetWarnings(Object.fromEntries(Object.entries(raw).filter(([k]) => k !== "eksExistingCluster")), CONFIG_SCHEMA, target as TargetName)
+            : []), ...warnings],
     };
     if (problems.length > 0) {
         throw new ConfigError(problems);
@@ -993,5 +1066,11 @@ export function loadConfig(opts: LoadOptions): StackConfig {
             raw[key.slice(prefix.length)] = value;
         }
     }
-    return parseConfig(project, pulumi.getStack(), raw, { awsDefaultTags: pulumi.runtime.allConfig()["aws:defaultTags"], awsProfile: pulumi.runtime.allConfig()["aws:profile"], ...opts });
+    const all = pulumi.runtime.allConfig();
+    const config = parseConfig(project, pulumi.getStack(), raw, { awsDefaultTags: all["aws:defaultTags"], awsRegion: all["aws:region"], awsProfile: all["aws:profile"], ...opts });
+    // The CLI shows these among the update's diagnostics; the offline plan prints them (harness/run.ts).
+    for (const warning of config.warnings) {
+        void pulumi.log.warn(warning);
+    }
+    return config;
 }

@@ -127,7 +127,12 @@ export class MockCloud implements pulumi.runtime.Mocks {
             case "aws:route53/getZone:getZone": {
                 const wanted = String(inputs.name ?? "").replace(/\.$/, "");
                 if (!this.hostedZones.includes(wanted)) {
-                    throw new Error(`no matching Route 53 Hosted Zone found (name ${wanted})`);
+                    // AWS's own words first (so the error reads as it will in AWS), then why offline (issue 16 §4):
+                    // the zone may well exist in the real account; the mock cloud cannot know.
+                    const known = this.hostedZones.join(", ") || "(none)";
+                    throw new Error(`no matching Route 53 Hosted Zone found (name ${wanted}): the offline plan's mock cloud only knows the zone${this.hostedZones.length === 1 ? "" : "s"} ${known}, `
+                        + `not your account's zones. Plan offline with a domainName under ${this.hostedZones[0] ?? "a known zone"} (e.g. app.${this.hostedZones[0] ?? "example.com"}); `
+                        + `whether ${wanted} exists is checked by pulumi preview against the account`);
                 }
                 const zoneId = `Z${hex(wanted, 20).toUpperCase()}`;
                 return { id: zoneId, zoneId, name: `${wanted}`, privateZone: false, arn: `arn:aws:route53:::hostedzone/${zoneId}` };

@@ -65,6 +65,8 @@ export interface PlanResult {
     readonly resources: PlannedResource[];
     readonly outputs: { [key: string]: Json };
     readonly invokes: Invoke[];
+    /** What the program logged with pulumi.log.warn (issue 16 §4: config that has no effect). */
+    readonly warnings: string[];
 }
 
 /** Anything with a `promise()`-free way to run: the program under test returns its stack outputs. */
@@ -326,6 +328,18 @@ async function runOnce(program: Program, config: ResolvedStackConfig, cloudOpts:
         timer = setTimeout(() => reject(new Error(`the program did not finish within ${RUN_TIMEOUT_MS / 1000} s (an output that never resolves?)`)), RUN_TIMEOUT_MS);
     });
     process.on("unhandledRejection", onStray);
+    // Without an engine, pulumi.log.warn writes `warning: [runtime] <msg>` with console.warn
+    // (@pulumi/pulumi log/index.js warn); the CLI would list it among the diagnostics, so the run keeps it.
+    const warnings: string[] = [];
+    const consoleWarn = console.warn;
+    console.warn = (...args: unknown[]) => {
+        const text = args.map(String).join(" ");
+        if (text.startsWith(RUNTIME_WARNING)) {
+            warnings.push(text.slice(RUNTIME_WARNING.length));
+        } else {
+            consoleWarn(...args);
+        }
+    };
     try {
         await Promise.race([strayRejection, timeout, (async () => {
             await runInPulumiStack(async () => program());
@@ -343,6 +357,7 @@ async function runOnce(program: Program, config: ResolvedStackConfig, cloudOpts:
         cloudOpts?.memory?.abort();
         throw e;
     } finally {
+        console.warn = consoleWarn;
         clearTimeout(timer);
         if (engineErrors.length > 0) {
             // The SDK reports the refused registration again, a few ticks later: let this run claim it.
@@ -363,5 +378,8 @@ async function runOnce(program: Program, config: ResolvedStackConfig, cloudOpts:
         resources: resources.filter((r) => r.type !== ROOT_STACK_TYPE).sort((a, b) => a.urn.localeCompare(b.urn)),
         outputs: stackOutputs,
         invokes: cloud.invokes,
+        warnings,
     };
 }
+
+const RUNTIME_WARNING = "warning: [runtime] ";

@@ -176,6 +176,8 @@ async function main(argv: readonly string[]): Promise<number> {
     try {
         const config = resolveStackConfig(args.stack, args.sets, path.join(ROOT, args.project ?? "."));
         const plan = await runProgram(PROJECTS[args.project ?? "."], config, undefined, { preview: args.preview });
+        // On stderr, as pulumi prints diagnostics, so `--json` stays a clean document on stdout.
+        plan.warnings.forEach((w) => console.error(`warning: ${w}`));
         console.log(args.json ? JSON.stringify(planDocument(plan), null, 2) : renderTree(plan));
         return 0;
     } catch (e) {

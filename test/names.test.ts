@@ -191,7 +191,7 @@ describe("physical names within AWS limits", function () {
             urn: "urn:x", type: "awsx:lb:ApplicationLoadBalancer", name: `${LONGEST_APP}-ecs-alb`, parent: null, custom: false, inputs: {},
             options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], dependsOn: [], transforms: 0, aliases: [], deletedWith: null },
         };
-        const found = violations({ project: "p", stack: "s", preview: false, config: {}, resources: [alb], outputs: {}, invokes: [] });
+        const found = violations({ project: "p", stack: "s", preview: false, config: {}, resources: [alb], outputs: {}, invokes: [], warnings: [] });
         assert.deepStrictEqual(found.map((v) => [v.what, v.length, v.max]), [["loadBalancer", 36, 32], ["defaultTargetGroup", 36, 32]]);
     });
 });
