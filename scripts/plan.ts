@@ -191,5 +191,11 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
-    main(process.argv.slice(2)).then((code) => process.exit(code));
+    // Exit once stdout has drained: a pipe (`| jq`) is written asynchronously, and process.exit
+    // right after a large write cut the JSON at 64 KiB. An empty write's callback runs after
+    // every earlier write was handed to the OS.
+    main(process.argv.slice(2)).then((code) => {
+        process.exitCode = code;
+        process.stdout.write("", () => process.exit(code));
+    });
 }

@@ -79,6 +79,16 @@ describe("README: the pipe-clean JSON plan", function () {
         assert.strictEqual(doc.project, "flask-platform");
         assert.ok(doc.resources.length > 0);
     });
+
+    it("a plan larger than a pipe's buffer reaches a reader whole (process.exit once stdout drained)", () => {
+        // prod on EKS is ~175 KB of JSON: process.exit right after the write used to cut it at 64 KiB.
+        const command = "npm run -s plan -- --stack prod --set target=eks --set 'eksDeployerRoleArns[0]=arn:aws:iam::123456789012:role/deployer' --set eksPublicAccessCidrs=private --json | cat";
+        const r = child.spawnSync("bash", ["-o", "pipefail", "-c", command], { cwd: ROOT, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.ok(r.stdout.length > 128 * 1024, `only ${r.stdout.length} bytes`);
+        const doc = JSON.parse(r.stdout) as { resources: unknown[] };
+        assert.ok(doc.resources.length > 50);
+    });
 });
 
 /** GitHub's heading anchors: lowercase, punctuation dropped, spaces to hyphens, repeats numbered. */
