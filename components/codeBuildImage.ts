@@ -55,8 +55,8 @@ export const BUILD_ENVIRONMENTS: Readonly<Record<ImagePlatform, { type: string; 
  * The build: log in to the stack's registry with the role's token, build the Dockerfile for the
  * platform, push the one tag. Buildspec reference (CodeBuild User Guide, build-spec-ref.html):
  * version 0.2 runs all commands of a build in one shell, `env.variables` are plain environment,
- * AWS_REGION is set by CodeBuild (build-env-ref-env-vars.html). BuildKit is on because the
- * Dockerfile starts with a `# syntax=` line. IMAGE_TAG and CONTEXT_SHA256 come with each build
+ * AWS_REGION is set by CodeBuild (build-env-ref-env-vars.html). BuildKit is on so the build
+ * honours `--platform` and `.dockerignore` as docker-build does locally. IMAGE_TAG and CONTEXT_SHA256 come with each build
  * (StartBuild environmentVariablesOverride).
  */
 export function buildspec(): string {

@@ -80,7 +80,8 @@ describe("the app's Python environment", () => {
         const froms = dockerInstructions().filter((l) => /^FROM\s/i.test(l));
         assert.ok(froms.length > 0, "Dockerfile has no FROM");
         for (const from of froms) {
-            const m = /^FROM\s+(?:--platform=\S+\s+)?python:(\d+\.\d+)[-.\w]*(?:\s+AS\s+\S+)?$/i.exec(from);
+            // Docker's official image, from Docker Hub or its mirror on ECR Public (no pull limit for CodeBuild).
+            const m = /^FROM\s+(?:--platform=\S+\s+)?(?:public\.ecr\.aws\/docker\/library\/)?python:(\d+\.\d+)[-.\w]*(?:\s+AS\s+\S+)?$/i.exec(from);
             assert.ok(m, `Dockerfile stage is not an official python:<minor> image: ${from}`);
             assert.strictEqual(m[1], minor, `Dockerfile ${from} vs app/scripts/venv.sh APP_PYTHON=${minor}`);
         }
