@@ -10,6 +10,7 @@ import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerImage } from "../components/containerImage";
+import { Database } from "../components/database";
 import { EksVersion, StackConfig } from "../config";
 import { K8S_APP_SECRET, kubernetesEnv } from "../lib/appSpec";
 import { attachManagedPolicies } from "../lib/iam";
@@ -292,71 +293,13 @@ export class EksTarget extends pulumi.ComponentResource {
         }, k8sOpts);
         const namespace = ns.metadata.name;
 
-        // RDS's managed secret, copied into a Kubernetes Secret (encrypted by the cluster's KMS key,
-        // and a Pulumi secret in state). Rotation is off (see Database), so the copy stays valid.
-        const secretValue = aws.secretsmanager.getSecretVersionOutput({ secretId: database.secretArn }, { parent: this }).secretString;
-        const dbSecret = new k8s.core.v1.Secret(`${name}-db-secret`, {
-            metadata: { name: "db-credentials", namespace },
-            type: "Opaque",
-            stringData: { DB_SECRET: pulumi.secret(secretValue) },
-        }, k8sOpts);
-
-        // appSecrets (issue 16), synced the same way as the database secret: read from Secrets Manager
-        // at deploy time into a Kubernetes Secret (KMS-encrypted in etcd, a Pulumi secret in state),
-        // so the app gets plain environment variables as on ECS and Beanstalk, with no AWS SDK call
-        // or extra controller. A rotated value reaches the pods with the next pulumi up.
-        const appSecretNames = Object.keys(config.app.secrets).sort();
-        const appSecret = appSecretNames.length === 0 ? undefined : new k8s.core.v1.Secret(`${name}-app-secrets`, {
-            metadata: { name: K8S_APP_SECRET, namespace },
-            type: "Opaque",
-            stringData: Object.fromEntries(appSecretNames.map((n) => [n, pulumi.secret(
-                aws.secretsmanager.getSecretVersionOutput({ secretId: config.app.secrets[n] }, { parent: this }).secretString)])),
-        }, k8sOpts);
-
-        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
-            metadata: { name: APP_OBJECT, namespace },
-            automountServiceAccountToken: false,
-        }, k8sOpts);
-
-        const labels = { "app.kubernetes.io/name": APP_OBJECT, "app.kubernetes.io/instance": prefix };
-        const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, appDeployment({
-            config, namespace, labels, image: image.imageUri, serviceAccount: serviceAccount.metadata.name, secretName: dbSecret.metadata.name,
-            dbHost: database.address, dbPort: database.port, dbName: database.dbName, release: image.tag,
-            appSecretName: appSecret?.metadata.name ?? K8S_APP_SECRET,
-        }), {
-            ...k8sOpts,
-            // The HPA owns the replica count after creation.
-            ignoreChanges: ["spec.replicas"],
-        });
-
-        new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
-            metadata: { name: APP_OBJECT, namespace },
-            // One pod at a time during node drains and upgrades (a minAvailable of 1 would block
-            // draining a single-replica dev stack forever).
-            spec: { maxUnavailable: 1, selector: { matchLabels: labels } },
-        }, k8sOpts);
-
-        new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-hpa`, {
-            metadata: { name: APP_OBJECT, namespace },
-            spec: {
-                scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
-                minReplicas: config.scaling.min,
-                maxReplicas: config.scaling.max,
-                metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: config.cpuTargetPercent } } }],
-                behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
-            },
-        }, k8sOpts);
-
-        const service = new k8s.core.v1.Service(`${name}-service`, {
-            metadata: { name: APP_OBJECT, namespace, labels },
-            spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
-        }, {
-            ...k8sOpts,
+        const { labels, deployment, service } = appWorkload({
+            name, parent: this, k8sOpts, config, database, namespace, prefix, image,
             // The controller's chart registers the `mservice.elbv2.k8s.aws` mutating webhook on every
             // Service CREATE with failurePolicy Fail (kubernetes-sigs/aws-load-balancer-controller
             // helm/.../templates/webhook.yaml): until its pods serve, the API server refuses the Service.
             // The Release waits for the controller's Deployment to be ready before it completes.
-            dependsOn: [lbc],
+            serviceDependsOn: [lbc],
         });
 
         // issue 13: WAF and maintenance mode reach the controller's ALB through the Ingress.
@@ -472,6 +415,93 @@ interface DeploymentInputs {
     readonly release: pulumi.Input<string>;
     /** The Secret holding appSecrets (issue 16); referenced only when there are any. */
     readonly appSecretName?: pulumi.Input<string>;
+}
+
+/** Arguments of {@link appWorkload}. */
+export interface AppWorkloadArgs {
+    /** The calling component's name: the objects are `<name>-db-secret`, `<name>-deployment`... */
+    readonly name: string;
+    /** The calling component (a target); data-source reads are parented to it. */
+    readonly parent: pulumi.Resource;
+    /** The Kubernetes provider and parent for every object. */
+    readonly k8sOpts: pulumi.CustomResourceOptions;
+    readonly config: StackConfig;
+    readonly database: Database;
+    readonly namespace: pulumi.Input<string>;
+    /** `<appName>-<stack>`: the pods' instance label. */
+    readonly prefix: string;
+    readonly image: ContainerImage;
+    /** What the Service must wait for (the Load Balancer Controller's webhook, when the stack installs it). */
+    readonly serviceDependsOn?: pulumi.Resource[];
+}
+
+/**
+ * The app's workload, the same on a cluster of the stack's own and on a shared one: the secrets the
+ * pods read, their ServiceAccount, the Deployment, its PodDisruptionBudget and autoscaler, and the
+ * Service the Ingress routes to.
+ */
+export function appWorkload(a: AppWorkloadArgs): { labels: Record<string, string>; deployment: k8s.apps.v1.Deployment; service: k8s.core.v1.Service } {
+    const { name, parent, k8sOpts, config, database, namespace, prefix, image } = a;
+    // RDS's managed secret, copied into a Kubernetes Secret (encrypted by the cluster's KMS key,
+    // and a Pulumi secret in state). Rotation is off (see Database), so the copy stays valid.
+    const secretValue = aws.secretsmanager.getSecretVersionOutput({ secretId: database.secretArn }, { parent }).secretString;
+    const dbSecret = new k8s.core.v1.Secret(`${name}-db-secret`, {
+        metadata: { name: "db-credentials", namespace },
+        type: "Opaque",
+        stringData: { DB_SECRET: pulumi.secret(secretValue) },
+    }, k8sOpts);
+
+    // appSecrets (issue 16), synced the same way as the database secret: read from Secrets Manager
+    // at deploy time into a Kubernetes Secret (KMS-encrypted in etcd, a Pulumi secret in state),
+    // so the app gets plain environment variables as on ECS and Beanstalk, with no AWS SDK call
+    // or extra controller. A rotated value reaches the pods with the next pulumi up.
+    const appSecretNames = Object.keys(config.app.secrets).sort();
+    const appSecret = appSecretNames.length === 0 ? undefined : new k8s.core.v1.Secret(`${name}-app-secrets`, {
+        metadata: { name: K8S_APP_SECRET, namespace },
+        type: "Opaque",
+        stringData: Object.fromEntries(appSecretNames.map((n) => [n, pulumi.secret(
+            aws.secretsmanager.getSecretVersionOutput({ secretId: config.app.secrets[n] }, { parent }).secretString)])),
+    }, k8sOpts);
+
+    const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
+        metadata: { name: APP_OBJECT, namespace },
+        automountServiceAccountToken: false,
+    }, k8sOpts);
+
+    const labels = { "app.kubernetes.io/name": APP_OBJECT, "app.kubernetes.io/instance": prefix };
+    const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, appDeployment({
+        config, namespace, labels, image: image.imageUri, serviceAccount: serviceAccount.metadata.name, secretName: dbSecret.metadata.name,
+        dbHost: database.address, dbPort: database.port, dbName: database.dbName, release: image.tag,
+        appSecretName: appSecret?.metadata.name ?? K8S_APP_SECRET,
+    }), {
+        ...k8sOpts,
+        // The HPA owns the replica count after creation.
+        ignoreChanges: ["spec.replicas"],
+    });
+
+    new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
+        metadata: { name: APP_OBJECT, namespace },
+        // One pod at a time during node drains and upgrades (a minAvailable of 1 would block
+        // draining a single-replica dev stack forever).
+        spec: { maxUnavailable: 1, selector: { matchLabels: labels } },
+    }, k8sOpts);
+
+    new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-hpa`, {
+        metadata: { name: APP_OBJECT, namespace },
+        spec: {
+            scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
+            minReplicas: config.scaling.min,
+            maxReplicas: config.scaling.max,
+            metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: config.cpuTargetPercent } } }],
+            behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+        },
+    }, k8sOpts);
+
+    const service = new k8s.core.v1.Service(`${name}-service`, {
+        metadata: { name: APP_OBJECT, namespace, labels },
+        spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
+    }, { ...k8sOpts, ...(a.serviceDependsOn ? { dependsOn: a.serviceDependsOn } : {}) });
+    return { labels, deployment, service };
 }
 
 /** The app's Deployment: hardened pod, probes on /ready and /health, zero-downtime rollout. */

@@ -10,9 +10,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerImage } from "../components/containerImage";
 import { ingressOperationsAnnotations } from "../components/maintenance";
-import { K8S_APP_SECRET } from "../lib/appSpec";
 import { ingressLoadBalancer } from "../lib/loadBalancers";
-import { APP_OBJECT, appDeployment, appIngress } from "./eks";
+import { APP_OBJECT, appIngress, appWorkload } from "./eks";
 import { TargetArgs, TargetOps, TargetOutputs, TargetRelease } from "./types";
 
 /** Arguments of {@link SharedClusterApp}: the common target arguments; `config.eks.existingCluster` names the cluster. */
@@ -99,50 +98,8 @@ export class SharedClusterApp extends pulumi.ComponentResource {
         }, k8sOpts);
         const namespace = ns.metadata.name;
 
-        const secretValue = aws.secretsmanager.getSecretVersionOutput({ secretId: database.secretArn }, { parent: this }).secretString;
-        const dbSecret = new k8s.core.v1.Secret(`${name}-db-secret`, {
-            metadata: { name: "db-credentials", namespace },
-            type: "Opaque",
-            stringData: { DB_SECRET: pulumi.secret(secretValue) },
-        }, k8sOpts);
-        const appSecretNames = Object.keys(config.app.secrets).sort();
-        const appSecret = appSecretNames.length === 0 ? undefined : new k8s.core.v1.Secret(`${name}-app-secrets`, {
-            metadata: { name: K8S_APP_SECRET, namespace },
-            type: "Opaque",
-            stringData: Object.fromEntries(appSecretNames.map((n) => [n, pulumi.secret(
-                aws.secretsmanager.getSecretVersionOutput({ secretId: config.app.secrets[n] }, { parent: this }).secretString)])),
-        }, k8sOpts);
-
-        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
-            metadata: { name: APP_OBJECT, namespace },
-            automountServiceAccountToken: false,
-        }, k8sOpts);
-
-        const labels = { "app.kubernetes.io/name": APP_OBJECT, "app.kubernetes.io/instance": prefix };
-        const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, appDeployment({
-            config, namespace, labels, image: image.imageUri, serviceAccount: serviceAccount.metadata.name, secretName: dbSecret.metadata.name,
-            dbHost: database.address, dbPort: database.port, dbName: database.dbName, release: image.tag,
-            appSecretName: appSecret?.metadata.name ?? K8S_APP_SECRET,
-        }), { ...k8sOpts, ignoreChanges: ["spec.replicas"] });
-
-        new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
-            metadata: { name: APP_OBJECT, namespace },
-            spec: { maxUnavailable: 1, selector: { matchLabels: labels } },
-        }, k8sOpts);
-        new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-hpa`, {
-            metadata: { name: APP_OBJECT, namespace },
-            spec: {
-                scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
-                minReplicas: config.scaling.min,
-                maxReplicas: config.scaling.max,
-                metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: config.cpuTargetPercent } } }],
-                behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
-            },
-        }, k8sOpts);
-        const service = new k8s.core.v1.Service(`${name}-service`, {
-            metadata: { name: APP_OBJECT, namespace, labels },
-            spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
-        }, k8sOpts);
+        // The same workload as on a cluster of the stack's own; the cluster's controllers are already there.
+        const { labels, deployment, service } = appWorkload({ name, parent: this, k8sOpts, config, database, namespace, prefix, image });
         const ingress = new k8s.networking.v1.Ingress(`${name}-ingress`, appIngress({
             namespace, labels, serviceName: service.metadata.name, certificateArn: domain?.certificateArn, host: config.domain?.name,
             // issue 13: WAF and maintenance mode reach the controller's ALB through the Ingress.
