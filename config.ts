@@ -396,7 +396,7 @@ export const CONFIG_SCHEMA = {
     },
     wafRateLimit: {
         type: "integer", default: 2000, min: 10, max: 2000000000,
-        description: "WAF: requests one IP may send in 5 minutes before it is blocked (/health and /ready are not counted).",
+        description: "WAF: requests one IP may send in 5 minutes before it is blocked (appHealthPath, /health, is not counted; the readiness path is, since it queries the database).",
     },
     maintenanceMode: {
         type: "boolean", default: false,
@@ -414,7 +414,7 @@ export const CONFIG_SCHEMA = {
     },
     appSecrets: {
         type: "object", default: {}, valuePattern: SECRET_ARN,
-        valueHint: "a Secrets Manager secret ARN such as arn:aws:secretsmanager:us-east-1:123456789012:secret:app/api-key-AbCdEf",
+        valueHint: "a full Secrets Manager secret ARN, with the six characters Secrets Manager appends, such as arn:aws:secretsmanager:us-east-1:123456789012:secret:app/api-key-AbCdEf",
         description: "Secret environment variables, NAME: Secrets Manager secret ARN. Injected at start by the platform (Beanstalk environmentsecrets, ECS task secrets, a Kubernetes Secret on EKS); only the ARN is in config and state, except on EKS (docs/bring-your-own-app.md).",
     },
     appHealthPath: {

@@ -94,7 +94,7 @@ export function program(options: ProgramOptions = {}): StackOutputs {
         httpsEndpoint: ops.httpsEndpoint,
         keyDeletionWindowDays: config.database.deletionProtection ? 30 : 7,
     });
-    const firewall = ops.waf.enabled ? new WebFirewall(`${config.appName}-waf`, { namePrefix: config.namePrefix, rateLimit: ops.waf.rateLimit, unlimitedPaths: [config.app.healthPath, config.app.readyPath] }) : undefined;
+    const firewall = ops.waf.enabled ? new WebFirewall(`${config.appName}-waf`, { namePrefix: config.namePrefix, rateLimit: ops.waf.rateLimit, unlimitedPaths: [config.app.healthPath] }) : undefined;
 
     // 3. The platform the stack names.
     const out = getTarget(config.target).deploy({

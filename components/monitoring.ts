@@ -170,13 +170,16 @@ export function platformAlarmSpecs(i: AlarmInputs): AlarmSpec[] {
                     + "(image pull, secret access, failed health checks, Spot interruptions).",
             }];
         case "eks": {
-            // The CloudWatch Observability add-on (always installed) reports per Service and per
-            // pod (CloudWatch User Guide, Container-Insights-metrics-EKS).
+            // The CloudWatch Observability add-on reports per Service and per pod (CloudWatch User
+            // Guide, Container-Insights-metrics-EKS). The stack installs it on a cluster of its own;
+            // on a shared cluster it is the owner's, so silence there may only mean no add-on and
+            // must not page forever: missing data stays "missing" (INSUFFICIENT_DATA) instead.
             const dims = { ClusterName: p.clusterName, Namespace: p.namespace };
+            const podsMissing = p.clusterOwnedByStack ? outage : "missing";
             return [
                 {
                     id: "running-pods", namespace: "ContainerInsights", metricName: "service_number_of_running_pods", dimensions: { ...dims, Service: p.serviceName },
-                    statistic: "Minimum", period: 60, evaluationPeriods: 3, comparison: "LessThanThreshold", threshold: i.minCapacity, treatMissingData: outage,
+                    statistic: "Minimum", period: 60, evaluationPeriods: 3, comparison: "LessThanThreshold", threshold: i.minCapacity, treatMissingData: podsMissing,
                     description: `Fewer than ${i.minCapacity} pods behind the app's Service have run for 3 minutes. Look first at kubectl get pods and describe pod `
                         + "(Pending: no node fits, the Cluster Autoscaler's log; CrashLoopBackOff: the app's log; not Ready: /ready and the database).",
                 },

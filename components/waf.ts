@@ -10,7 +10,14 @@ export interface WebFirewallArgs {
     readonly namePrefix: string;
     /** Requests one IP may send in 5 minutes before it is blocked. */
     readonly rateLimit: number;
-    /** Paths the rate limit never counts: the app's health and readiness paths. Default /health, /ready. */
+    /**
+     * Paths the rate limit never counts: the app's shallow health path (appHealthPath). Default
+     * /health. Not the readiness path: it queries the database, so exempting it would let one IP
+     * send unlimited database pings past the WAF. Load balancer health checks go to the targets
+     * directly, never through the listener or the WAF (ALB User Guide, target-group-health-checks),
+     * and container and Kubernetes probes run inside the platform, so only outside pollers (the
+     * release check, uptime monitors) ever reach these paths through the WAF.
+     */
     readonly unlimitedPaths?: readonly string[];
 }
 
@@ -30,8 +37,8 @@ export function unlimitedPathsRegex(paths: readonly string[]): string {
     return `^(${[...new Set(escaped)].join("|")})$`;
 }
 
-/** The bundled app's paths (appHealthPath and appReadyPath by default). */
-export const UNLIMITED_PATHS_REGEX = unlimitedPathsRegex(["/health", "/ready"]);
+/** The bundled app's health path (appHealthPath's default). */
+export const UNLIMITED_PATHS_REGEX = unlimitedPathsRegex(["/health"]);
 
 /** AWS WAF's rate-based rule accepts 10 to 2,000,000,000 requests per evaluation window (WAF API, RateBasedStatement.Limit). */
 export const RATE_LIMIT_RANGE = [10, 2_000_000_000] as const;
@@ -42,7 +49,7 @@ function visibility(metricName: string): aws.types.input.wafv2.WebAclRuleVisibil
 }
 
 /** The ACL's rules: the managed groups, then the rate limit with its scope-down excluding the health paths. */
-export function webAclRules(rateLimit: number, unlimitedPaths: readonly string[] = ["/health", "/ready"]): aws.types.input.wafv2.WebAclRule[] {
+export function webAclRules(rateLimit: number, unlimitedPaths: readonly string[] = ["/health"]): aws.types.input.wafv2.WebAclRule[] {
     if (!Number.isInteger(rateLimit) || rateLimit < RATE_LIMIT_RANGE[0] || rateLimit > RATE_LIMIT_RANGE[1]) {
         throw new Error(`WAF rate limit must be a whole number from ${RATE_LIMIT_RANGE[0]} to ${RATE_LIMIT_RANGE[1]} (got ${rateLimit})`);
     }

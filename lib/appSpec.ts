@@ -43,8 +43,12 @@ export function reservedEnvName(name: string): boolean {
  * arn:${Partition}:secretsmanager:${Region}:${Account}:secret:${SecretId}). The full ARN with its
  * six-character suffix is what ECS `valueFrom` and Beanstalk's environmentsecrets take; a JSON key
  * selector (`:key::`) is ECS-only, so it is refused to keep the three targets identical.
+ * The suffix (`-` and six characters Secrets Manager appends) is required: IAM matches
+ * GetSecretValue against the full ARN, so a grant on a partial ARN never matches and ECS tasks fail
+ * with ResourceInitializationError (Secrets Manager User Guide, troubleshoot.html, "ARN ... secret
+ * name ending with a hyphen and six characters").
  */
-export const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z]{2}(-[a-z]+)+-\d:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+export const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z]{2}(-[a-z]+)+-\d:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 
 export const HTTP_PATH = /^\/[A-Za-z0-9._~/-]*$/;
 

@@ -329,7 +329,7 @@ export class EksTarget extends pulumi.ComponentResource {
             component: this,
             stackOwnsListenerRules: false,
             servingPort: domain ? 443 : 80,
-            platform: { kind: "eks", clusterName: cluster.eksCluster.name, namespace, serviceName: APP_OBJECT, deploymentName: APP_OBJECT },
+            platform: { kind: "eks", clusterName: cluster.eksCluster.name, namespace, serviceName: APP_OBJECT, deploymentName: APP_OBJECT, clusterOwnedByStack: true },
             dependsOn: [ingress],
         };
 

@@ -18,12 +18,16 @@ import { TargetArgs, TargetOps, TargetOutputs, TargetRelease } from "./types";
 export type SharedClusterAppArgs = TargetArgs;
 
 /** The kubeconfig pulumi-eks writes for its clusters: a token from `aws eks get-token`, never a stored credential. */
-export function execKubeconfig(clusterName: string, endpoint: string, caData: string, region: string): string {
+export function execKubeconfig(clusterName: string, endpoint: string, caData: string, region: string, profile?: string): string {
+    // With the stack's aws:profile, the token is that profile's identity, the one the AWS provider
+    // deploys with (as pulumi-eks does: the exec entry's env carries AWS_PROFILE); the exec
+    // credential plugin's `env` is client-go's ExecConfig.Env.
+    const env = profile ? { env: [{ name: "AWS_PROFILE", value: profile }] } : {};
     return JSON.stringify({
         apiVersion: "v1", kind: "Config", "current-context": "aws",
         clusters: [{ name: "kubernetes", cluster: { server: endpoint, "certificate-authority-data": caData } }],
         contexts: [{ name: "aws", context: { cluster: "kubernetes", user: "aws" } }],
-        users: [{ name: "aws", user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["--region", region, "eks", "get-token", "--cluster-name", clusterName, "--output", "json"] } } }],
+        users: [{ name: "aws", user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["--region", region, "eks", "get-token", "--cluster-name", clusterName, "--output", "json"], ...env } } }],
     });
 }
 
@@ -83,7 +87,7 @@ export class SharedClusterApp extends pulumi.ComponentResource {
             return clusterVpc;
         });
         const kubeconfig = pulumi.all([cluster.endpoint, cluster.certificateAuthorities, region, checked])
-            .apply(([endpoint, cas, r]) => execKubeconfig(clusterName, endpoint, cas[0]?.data ?? "", r));
+            .apply(([endpoint, cas, r]) => execKubeconfig(clusterName, endpoint, cas[0]?.data ?? "", r, config.image.awsProfile));
         const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true }, { parent: this });
         const k8sOpts = { parent: this, provider };
 
@@ -123,7 +127,7 @@ export class SharedClusterApp extends pulumi.ComponentResource {
             component: this,
             stackOwnsListenerRules: false,
             servingPort: domain ? 443 : 80,
-            platform: { kind: "eks", clusterName: pulumi.output(clusterName), namespace, serviceName: APP_OBJECT, deploymentName: APP_OBJECT },
+            platform: { kind: "eks", clusterName: pulumi.output(clusterName), namespace, serviceName: APP_OBJECT, deploymentName: APP_OBJECT, clusterOwnedByStack: false },
             dependsOn: [ingress],
         };
         // The Deployment's await (pulumi-kubernetes) waits for the rollout; the Ingress for its ALB.

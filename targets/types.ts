@@ -75,7 +75,11 @@ export interface LoadBalancerRef {
 export type PlatformSignals =
     | { readonly kind: "beanstalk"; readonly environmentName: pulumi.Output<string>; readonly autoScalingGroupName: pulumi.Output<string> }
     | { readonly kind: "ecs"; readonly clusterName: pulumi.Output<string>; readonly serviceName: pulumi.Output<string>; readonly serviceArn: pulumi.Output<string> }
-    | { readonly kind: "eks"; readonly clusterName: pulumi.Output<string>; readonly namespace: pulumi.Output<string>; readonly serviceName: string; readonly deploymentName: string };
+    | {
+        readonly kind: "eks"; readonly clusterName: pulumi.Output<string>; readonly namespace: pulumi.Output<string>; readonly serviceName: string; readonly deploymentName: string;
+        /** False on a shared cluster (eksExistingCluster): its Container Insights add-on, and so the pod metrics, are its owner's. */
+        readonly clusterOwnedByStack: boolean;
+    };
 
 export interface TargetOps {
     readonly loadBalancer: LoadBalancerRef;

@@ -192,7 +192,10 @@ describe("app config validation (issue 16 §1)", () => {
         for (const reserved of ["DB_HOST", "PORT", "APP_RELEASE"]) {
             assert.match(p, new RegExp(`appEnv sets ${reserved}, which the program sets itself`));
         }
-        assert.match(p, /appSecrets: BAD must be a Secrets Manager secret ARN/);
+        assert.match(p, /appSecrets: BAD must be a full Secrets Manager secret ARN/);
+        // A partial ARN (no six-character suffix) would give an IAM grant that never matches.
+        assert.match(problems({ target: "ecs", appSecrets: JSON.stringify({ API_KEY: "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/api-key" }) }).join("\n"),
+            /appSecrets: API_KEY must be a full Secrets Manager secret ARN, with the six characters Secrets Manager appends/);
         assert.match(problems({ target: "ecs", appEnv: "{\"SHARED\":\"x\"}", appSecrets: JSON.stringify({ SHARED: API_KEY_ARN }) }).join("\n"),
             /SHARED is in both appEnv and appSecrets/);
         assert.doesNotMatch(p, /OK_NAME/, "a YAML number is taken as its text");

@@ -104,6 +104,24 @@ describe("an existing EKS cluster: the app only (issue 16 §2)", function () {
         plan = await planStack("dev", SHARED);
     });
 
+    it("the running-pods alarm does not page on silence there: the cluster's Container Insights add-on is its owner's", async () => {
+        const runningPods = (p: PlanResult) => all(p, "aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => input<string>(a, "metricName") === "service_number_of_running_pods")!;
+        const [shared, own] = [await planStack("prod", SHARED), await planStack("prod", [...EKS])];
+        assert.strictEqual(input(runningPods(own), "treatMissingData"), "breaching", "a cluster of the stack's own: prod pages on silence");
+        assert.strictEqual(input(runningPods(shared), "treatMissingData"), "missing");
+    });
+
+    it("gets the cluster token as the stack's aws:profile when it has one, the identity the AWS provider deploys with", async () => {
+        type Exec = { env?: { name: string; value: string }[] };
+        const exec = (p: PlanResult) => {
+            const kubeconfig = JSON.parse(input<string>(one(p, "pulumi:providers:kubernetes"), "kubeconfig")) as { users: { user: { exec: Exec } }[] };
+            return kubeconfig.users[0].user.exec;
+        };
+        assert.strictEqual(exec(plan).env, undefined, "no profile: the default credential chain");
+        const withProfile = await planStack("dev", [...SHARED, "aws:profile=platform-dev"]);
+        assert.deepStrictEqual(exec(withProfile).env, [{ name: "AWS_PROFILE", value: "platform-dev" }]);
+    });
+
     it("creates no cluster, nodes, add-ons, controllers or access entries, and needs no deployer roles or endpoint CIDRs", () => {
         for (const type of ["eks:index:Cluster", "eks:index:ManagedNodeGroup", "aws:eks/addon:Addon", "aws:eks/podIdentityAssociation:PodIdentityAssociation", "kubernetes:helm.sh/v3:Release", "aws:kms/key:Key"]) {
             // The database's key and the alarm topic's (issue 13) are stack-level, not the cluster's.
