@@ -14,6 +14,7 @@ app's gunicorn processes, PostgreSQL's, wrk's own, and everything else on the ma
 
 Bounded: every server is stopped at the end, every wrk run is time-limited.
 """
+import contextlib
 import os
 import re
 import resource
@@ -141,12 +142,12 @@ def wrk(url, cpu_of=None):
         (busy1 - busy0) / SECONDS / (os.cpu_count() or 1)
 
 
-def main():
-    if not shutil.which("wrk"):
-        sys.exit("bench: wrk not found (apt-get install wrk)")
-    log_dir = os.environ.get("BENCH_LOG_DIR") or tempfile.mkdtemp(prefix="bench-")
-    # PostgreSQL in a directory of its own, not a pgtest-* in the shared temp dir, where
-    # other runs' cleanups look for servers to stop.
+@contextlib.contextmanager
+def seeded_postgres(rows):
+    """A throw-away PostgreSQL holding the migrated schema and ``rows`` clients; yields its URL.
+
+    In a directory of its own, not a pgtest-* in the shared temp dir, where other runs'
+    cleanups look for servers to stop."""
     pg_parent = tempfile.mkdtemp(prefix="bench-pg-")
     os.chmod(pg_parent, 0o711)  # the server runs as user postgres when we are root
     tempfile.tempdir, saved_tempdir = pg_parent, tempfile.tempdir
@@ -154,7 +155,6 @@ def main():
         pg = PgServer()
     finally:
         tempfile.tempdir = saved_tempdir
-    servers = []
     try:
         pg.init()
         pg.start()
@@ -163,65 +163,76 @@ def main():
         migrate_postgres(url)
         with pg.connect("bench") as conn:
             conn.execute("INSERT INTO clients (name, money) SELECT 'client ' || i, i / 100.0"
-                         " FROM generate_series(1, %s) AS i", (ROWS,))
-        env = {"DATABASE_URL": url, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "info")}
-        app = Server("app", "wsgi:application", env, log_dir)
-        minimal = Server("minimal-flask", "bench_apps:minimal_flask", env, log_dir)
-        bare = Server("bare-wsgi", "bench_apps:bare", env, log_dir)
-        cpr = Server("connect-per-request", "bench_apps:connect_per_request", env, log_dir)
-        servers = [app, minimal, bare, cpr]
-        app.wait("/clients?limit=100")
-        for s in (minimal, bare):
-            s.wait("/time")
-        cpr.wait("/clients?limit=100")
-        workers = os.environ.get("WEB_CONCURRENCY") or "default (2 x CPUs + 1, at most 8)"
-        print("gunicorn.conf.py for all four; workers: %s, threads: %s; wrk -t2 -c%d -d%ds; "
-              "logs in %s" % (workers, os.environ.get("GUNICORN_THREADS", "4"), CONNECTIONS,
-                              SECONDS, log_dir))
-        for s in servers:  # warm up every worker
-            wrk_warm = subprocess.run(["wrk", "-t2", "-c16", "-d1s", s.url(
-                "/clients?limit=100" if s in (app, cpr) else "/time")],
-                capture_output=True, timeout=30)
-            wrk_warm.check_returncode()
-        time_ratios, bare_ratios, clients_ratios, p99s = [], [], [], []
-        for run in range(1, RUNS + 1):
-            r_app_time = wrk(app.url("/time"))
-            r_min_time = wrk(minimal.url("/time"))
-            r_bare_time = wrk(bare.url("/time"))
-            r_app_clients = wrk(app.url("/clients?limit=100"), cpu_of=app.proc.pid)
-            r_cpr_clients = wrk(cpr.url("/clients?limit=100"))
-            time_ratios.append(r_app_time[0] / r_min_time[0])
-            bare_ratios.append(r_app_time[0] / r_bare_time[0])
-            clients_ratios.append(r_app_clients[0] / r_cpr_clients[0])
-            p99s.append(r_app_clients[1])
-            print("run %d:" % run)
-            for label, (rps, p99) in (("app /time", r_app_time),
-                                      ("minimal Flask /time", r_min_time),
-                                      ("bare WSGI /time", r_bare_time),
-                                      ("app /clients?limit=100", r_app_clients[:2]),
-                                      ("connect-per-request /clients?limit=100",
-                                       r_cpr_clients)):
-                print("  %-40s %9.0f req/s   p99 %7.1f ms" % (label, rps, p99))
-            cpu, busy = r_app_clients[2], r_app_clients[3]
-            print("  CPU per app /clients request: app %.0f us, PostgreSQL %.0f us, wrk %.0f us,"
-                  " rest of the machine %.0f us; CPUs %.0f%% busy" % (
-                      cpu["app"], cpu["postgres"], cpu["wrk"], cpu["other"], 100 * busy))
-            print("  ratios: /time app/minimal %.2fx, app/bare %.2fx; /clients app/connect-per-"
-                  "request %.1fx" % (time_ratios[-1], bare_ratios[-1], clients_ratios[-1]))
-        print("summary over %d runs:" % RUNS)
-        print("  /time app vs minimal Flask:       %.2fx .. %.2fx   (goal >= 0.95x every run)"
-              % (min(time_ratios), max(time_ratios)))
-        print("  /time app vs bare WSGI:           %.2fx .. %.2fx"
-              % (min(bare_ratios), max(bare_ratios)))
-        print("  /clients?limit=100 app vs connect-per-request: %.1fx .. %.1fx   (goal >= 10x)"
-              % (min(clients_ratios), max(clients_ratios)))
-        print("  /clients?limit=100 app p99:       %.0f .. %.0f ms   (goal < 100 ms)"
-              % (min(p99s), max(p99s)))
+                         " FROM generate_series(1, %s) AS i", (rows,))
+        yield url
     finally:
-        for s in servers:
-            s.stop()
         pg.destroy()
         shutil.rmtree(pg_parent, ignore_errors=True)
+
+
+def main():
+    if not shutil.which("wrk"):
+        sys.exit("bench: wrk not found (apt-get install wrk)")
+    log_dir = os.environ.get("BENCH_LOG_DIR") or tempfile.mkdtemp(prefix="bench-")
+    servers = []
+    with seeded_postgres(ROWS) as url:
+        try:
+            env = {"DATABASE_URL": url, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "info")}
+            app = Server("app", "wsgi:application", env, log_dir)
+            minimal = Server("minimal-flask", "bench_apps:minimal_flask", env, log_dir)
+            bare = Server("bare-wsgi", "bench_apps:bare", env, log_dir)
+            cpr = Server("connect-per-request", "bench_apps:connect_per_request", env, log_dir)
+            servers = [app, minimal, bare, cpr]
+            app.wait("/clients?limit=100")
+            for s in (minimal, bare):
+                s.wait("/time")
+            cpr.wait("/clients?limit=100")
+            workers = os.environ.get("WEB_CONCURRENCY") or "default (2 x CPUs + 1, at most 8)"
+            print("gunicorn.conf.py for all four; workers: %s, threads: %s; wrk -t2 -c%d -d%ds; "
+                  "logs in %s" % (workers, os.environ.get("GUNICORN_THREADS", "4"), CONNECTIONS,
+                                  SECONDS, log_dir))
+            for s in servers:  # warm up every worker
+                wrk_warm = subprocess.run(["wrk", "-t2", "-c16", "-d1s", s.url(
+                    "/clients?limit=100" if s in (app, cpr) else "/time")],
+                    capture_output=True, timeout=30)
+                wrk_warm.check_returncode()
+            time_ratios, bare_ratios, clients_ratios, p99s = [], [], [], []
+            for run in range(1, RUNS + 1):
+                r_app_time = wrk(app.url("/time"))
+                r_min_time = wrk(minimal.url("/time"))
+                r_bare_time = wrk(bare.url("/time"))
+                r_app_clients = wrk(app.url("/clients?limit=100"), cpu_of=app.proc.pid)
+                r_cpr_clients = wrk(cpr.url("/clients?limit=100"))
+                time_ratios.append(r_app_time[0] / r_min_time[0])
+                bare_ratios.append(r_app_time[0] / r_bare_time[0])
+                clients_ratios.append(r_app_clients[0] / r_cpr_clients[0])
+                p99s.append(r_app_clients[1])
+                print("run %d:" % run)
+                for label, (rps, p99) in (("app /time", r_app_time),
+                                          ("minimal Flask /time", r_min_time),
+                                          ("bare WSGI /time", r_bare_time),
+                                          ("app /clients?limit=100", r_app_clients[:2]),
+                                          ("connect-per-request /clients?limit=100",
+                                           r_cpr_clients)):
+                    print("  %-40s %9.0f req/s   p99 %7.1f ms" % (label, rps, p99))
+                cpu, busy = r_app_clients[2], r_app_clients[3]
+                print("  CPU per app /clients request: app %.0f us, PostgreSQL %.0f us,"
+                      " wrk %.0f us, rest of the machine %.0f us; CPUs %.0f%% busy" % (
+                          cpu["app"], cpu["postgres"], cpu["wrk"], cpu["other"], 100 * busy))
+                print("  ratios: /time app/minimal %.2fx, app/bare %.2fx; /clients app/connect-per-"
+                      "request %.1fx" % (time_ratios[-1], bare_ratios[-1], clients_ratios[-1]))
+            print("summary over %d runs:" % RUNS)
+            print("  /time app vs minimal Flask:       %.2fx .. %.2fx   (goal >= 0.95x every run)"
+                  % (min(time_ratios), max(time_ratios)))
+            print("  /time app vs bare WSGI:           %.2fx .. %.2fx"
+                  % (min(bare_ratios), max(bare_ratios)))
+            print("  /clients?limit=100 app vs connect-per-request: %.1fx .. %.1fx   (goal >= 10x)"
+                  % (min(clients_ratios), max(clients_ratios)))
+            print("  /clients?limit=100 app p99:       %.0f .. %.0f ms   (goal < 100 ms)"
+                  % (min(p99s), max(p99s)))
+        finally:
+            for s in servers:
+                s.stop()
 
 
 if __name__ == "__main__":

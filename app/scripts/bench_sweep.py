@@ -16,30 +16,14 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench  # noqa: E402  (also puts app/ on sys.path)
-from tests.conftest import PgServer  # noqa: E402
+import bench  # noqa: E402
 
 URL = "/clients?limit=100"
 
 
 def main():
     settings = json.loads(sys.argv[1])
-    pg_parent = tempfile.mkdtemp(prefix="bench-pg-")
-    os.chmod(pg_parent, 0o711)
-    tempfile.tempdir, saved = pg_parent, tempfile.tempdir
-    try:
-        pg = PgServer()
-    finally:
-        tempfile.tempdir = saved
-    try:
-        pg.init()
-        pg.start()
-        url = pg.create_database("bench")
-        from clients_service.storage import migrate_postgres
-        migrate_postgres(url)
-        with pg.connect("bench") as conn:
-            conn.execute("INSERT INTO clients (name, money) SELECT 'client ' || i, i / 100.0"
-                         " FROM generate_series(1, 1000) AS i")
+    with bench.seeded_postgres(bench.ROWS) as url:
         for name, env in settings:
             log_dir = tempfile.mkdtemp(prefix="bench-sweep-")
             server = bench.Server(name, "wsgi:application",
@@ -72,9 +56,6 @@ def main():
             line = "%s | %s | per worker %s" % (name, " || ".join(results), counts)
             print(line, flush=True)
             shutil.rmtree(log_dir, ignore_errors=True)
-    finally:
-        pg.destroy()
-        shutil.rmtree(pg_parent, ignore_errors=True)
 
 
 if __name__ == "__main__":
