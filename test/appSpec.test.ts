@@ -5,10 +5,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigError, parseConfig, TARGET_NAMES } from "../config";
 import { PlanResult } from "../harness/run";
 import { ROOT } from "../harness/stackConfig";
-import { all, APP_DIR, EKS, ebSettings, input, one, parsePolicy, planStack } from "./helpers";
+import { all, APP_DIR, configProblems, EKS, ebSettings, input, one, parsePolicy, planStack } from "./helpers";
 
 const API_KEY_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/api-key-AbCdEf";
 const TOKEN_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/token-XyZ123";
@@ -165,15 +164,7 @@ describe("bring your own app (issue 16 §1)", function () {
 });
 
 describe("app config validation (issue 16 §1)", () => {
-    function problems(raw: Record<string, string>, projectRoot = ROOT): string[] {
-        try {
-            parseConfig("flask-platform", "dev", raw, { implementedTargets: [...TARGET_NAMES], projectRoot });
-        } catch (e) {
-            assert.ok(e instanceof ConfigError, String(e));
-            return [...e.problems];
-        }
-        return [];
-    }
+    const problems = (raw: Record<string, string>, projectRoot = ROOT): string[] => configProblems(raw, { projectRoot }, "dev");
 
     it("accepts the bundled app on every target", () => {
         for (const target of ["beanstalk", "ecs"]) {

@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, parseConfig, TARGET_NAMES } from "../config";
 import { MockCloudOptions } from "../harness/mocks";
 import { Json, PlannedResource, PlanResult, runProgram } from "../harness/run";
 import { resolveStackConfig, ROOT } from "../harness/stackConfig";
@@ -36,6 +37,20 @@ export function planStack(stack: string, sets: readonly string[] = [], opts: Pla
 }
 
 /** The deployer role every EKS test names (`target: eks` requires eksDeployerRoleArns). */
+/**
+ * Every problem config validation finds in `raw` (project keys without their namespace), or none
+ * when it is accepted. All targets count as implemented; `opts` adds to that.
+ */
+export function configProblems(raw: Record<string, string>, opts: Partial<Parameters<typeof parseConfig>[3]> = {}, stack = "test"): string[] {
+    try {
+        parseConfig("flask-platform", stack, raw, { implementedTargets: [...TARGET_NAMES], ...opts });
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+        return [...e.problems];
+    }
+    return [];
+}
+
 export const DEPLOYER_ROLE = "arn:aws:iam::123456789012:role/deployer";
 /** `--set` overrides that switch a committed stack to EKS. */
 export const EKS = ["target=eks", `eksDeployerRoleArns[0]=${DEPLOYER_ROLE}`, "eksPublicAccessCidrs=private"] as const;

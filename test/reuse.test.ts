@@ -1,9 +1,8 @@
 // Issue 16 §2: reuse what the account has. An existing VPC and its subnets instead of a new VPC
 // (components/network.ts adopt mode), validated all-or-nothing; an existing EKS cluster by name.
 import * as assert from "assert";
-import { ConfigError, parseConfig, TARGET_NAMES } from "../config";
 import { PlanResult } from "../harness/run";
-import { all, EKS, ebSettings, input, one, planStack, platformOutput } from "./helpers";
+import { all, configProblems, EKS, ebSettings, input, one, planStack, platformOutput } from "./helpers";
 import { validateK8s } from "./k8sSchema";
 
 const VPC = "vpc-0a1b2c3d4e5f60718";
@@ -17,13 +16,7 @@ const ADOPT = [
 ];
 
 function problems(raw: Record<string, string>): string {
-    try {
-        parseConfig("flask-platform", "dev", raw, { implementedTargets: [...TARGET_NAMES] });
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, String(e));
-        return e.problems.join("\n");
-    }
-    return "";
+    return configProblems(raw, {}, "dev").join("\n");
 }
 
 describe("an existing VPC (issue 16 §2)", function () {
