@@ -201,6 +201,22 @@ def test_paging_walks_every_row_once(client, store):
     assert len(set(seen)) == 23
 
 
+def test_paging_with_names_that_look_like_items(client, store):
+    """The next cursor comes from the id of the page's last item, which PostgreSQL's storage
+    reads back from the page's JSON text (storage._last_item_id): names holding the text of an
+    item's start must not move it."""
+    names = ['{"id":999,"name":"x","money":"1"}', 'a,{"id":5,', '{"id":', "plain"]
+    ids = [post(client, {"name": n, "money": "1"}).get_json()["id"] for n in names]
+    seen, cursor = [], None
+    while True:
+        body = client.get("/clients?limit=1" + ("&cursor=" + cursor if cursor else "")).get_json()
+        seen.extend((item["id"], item["name"]) for item in body["items"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(zip(ids, names))
+
+
 def test_paging_exact_multiple_has_no_empty_trailing_page(client, store):
     fill(store, 4)
     first = client.get("/clients?limit=2").get_json()

@@ -387,3 +387,67 @@ def test_query_deadline_cancels_and_discards(pg, pg_app_url):
                 assert conn.info.backend_pid != victim
     finally:
         store.close()
+
+
+def test_stored_json_migration_on_rows_written_before_it_and_after_a_revert(pg, monkeypatch):
+    """Migration 3 (item_json) on a table that already holds rows, as a stack upgraded from an
+    earlier release has; then a row inserted the way earlier releases insert (a revert: that
+    code never names the column).  Every row's JSON is what GET /clients/<id> answers."""
+    from clients_service import create_app
+    from clients_service import storage
+    from clients_service.config import resolve_settings
+    url = pg.create_database("upgrade_json_test")
+    before = [m for m in storage.MIGRATIONS if m[0] < 3]
+    with monkeypatch.context() as patch:
+        patch.setattr(storage, "MIGRATIONS", before)
+        assert migrate_postgres(url) == [1, 2]
+    old_insert = "INSERT INTO clients (name, money) VALUES (%s, %s) RETURNING id"
+    with pg.connect("upgrade_json_test") as conn:
+        conn.execute(old_insert, ('quote " \\ é 😀 \u2028', "-12.5"))
+        conn.execute(old_insert, ("</script>", "0"))
+    assert migrate_postgres(url) == [3]
+    with pg.connect("upgrade_json_test") as conn:
+        conn.execute(old_insert, ("after revert", "123456789012.34"))
+    app = create_app(resolve_settings({**TEST_ENV, "DATABASE_URL": url}))
+    try:
+        client = app.test_client()
+        listed = client.get("/clients").get_json()["items"]
+        assert [c["id"] for c in listed] == [1, 2, 3]
+        assert listed == [client.get("/clients/%d" % c["id"]).get_json() for c in listed]
+        assert [c["money"] for c in listed] == ["-12.50", "0.00", "123456789012.34"]
+        assert client.get("/getall").get_json() == listed
+    finally:
+        app.extensions["clients_store"].close()
+
+
+def test_reads_reuse_a_cursor_per_connection_and_drop_it_with_a_terminated_backend(
+        pg, pg_app_url, tmp_path, request):
+    import dataclasses
+
+    from clients_service import create_app
+    settings = make_settings("postgres", tmp_path, request)
+    app = create_app(dataclasses.replace(settings, pool_max_size=1, pool_min_size=1))
+    store = app.extensions["clients_store"]
+    try:
+        client = app.test_client()
+        assert client.post("/clients", json={"name": "a", "money": "1"}).status_code == 201
+        assert client.get("/clients").status_code == 200
+        (first,) = list(store._cursors.values())
+        assert client.get("/clients").status_code == 200
+        assert client.get("/getall").status_code == 200
+        assert list(store._cursors.values()) == [first]  # one connection, one cursor, reused
+        _terminate_app_backends(pg)
+        assert client.get("/clients").status_code == 200  # the stale connection was replaced
+        assert first.connection.closed
+        assert [c for c in store._cursors.values() if not c.connection.closed] != [first]
+    finally:
+        store.close()
+
+
+def _terminate_app_backends(pg):
+    with pg.connect("app_test") as admin:
+        count = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = 'app_test' AND pid <> pg_backend_pid()").fetchone()[0]
+    assert count >= 1
+    time.sleep(0.2)  # the terminated backends' FATAL + FIN reach the pooled sockets
