@@ -2,7 +2,8 @@
 
 PORT (8000), WEB_CONCURRENCY (workers; default 2*CPUs+1, at most 8), GUNICORN_THREADS (4),
 GUNICORN_TIMEOUT (30), GUNICORN_GRACEFUL_TIMEOUT (25), GUNICORN_KEEPALIVE (75),
-LOG_LEVEL (info), FORWARDED_ALLOW_IPS (127.0.0.1).
+GUNICORN_ACCESS_LOG_FLUSH_MS (200; 0 writes each access line at once), LOG_LEVEL (info),
+FORWARDED_ALLOW_IPS (127.0.0.1).
 """
 import os
 import sys
@@ -61,13 +62,20 @@ if os.path.isdir("/dev/shm"):
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-logger_class = GunicornJsonLogger
+# Access lines are written in batches, at most this long after their request (see
+# jsonlog.BufferedLineHandler: a write per line cost a worker more than the line itself).
+access_log_flush_ms = _env_int("GUNICORN_ACCESS_LOG_FLUSH_MS", 200, minimum=0)
+logger_class = GunicornJsonLogger.with_access_flush_interval(access_log_flush_ms / 1000.0)
 configure_root_logging(loglevel.upper() if loglevel.upper() in
                        ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else "INFO")
 
 
 def worker_exit(server, worker):
-    """Close this worker's database pool on the way out (after graceful shutdown)."""
+    """Write this worker's pending access lines and close its database pool on the way out
+    (after graceful shutdown)."""
+    flush = getattr(worker.log, "flush_access_log", None)
+    if flush is not None:
+        flush()
     wsgi = sys.modules.get("wsgi")
     store = getattr(getattr(wsgi, "application", None), "extensions", {}).get("clients_store")
     if store is not None:

@@ -207,7 +207,7 @@ def test_json_log_time_is_isoformat_utc_milliseconds(created):
         assert json.loads(formatter.format(record))["time"] == expected
 
 
-def test_access_log_fields_are_gunicorn_atoms():
+def test_access_log_fields_are_gunicorn_atoms(request):
     """The access line reads the environ directly; its fields are what gunicorn's atoms()
     gives for the same request."""
     import datetime
@@ -216,6 +216,7 @@ def test_access_log_fields_are_gunicorn_atoms():
     from gunicorn.config import Config
 
     from clients_service.jsonlog import GunicornJsonLogger
+    request_cleanup = request.addfinalizer
     cfg = Config()
     cfg.set("accesslog", "-")
     logger = GunicornJsonLogger(cfg)
@@ -225,7 +226,9 @@ def test_access_log_fields_are_gunicorn_atoms():
         def emit(self, record):
             records.append(record)
 
-    logger.access_log.addHandler(Keep())
+    keep = Keep()
+    logger.access_log.addHandler(keep)
+    request_cleanup(lambda: logger.access_log.removeHandler(keep))  # a process-wide logger
 
     class Resp:
         status = "503 Service Unavailable"
