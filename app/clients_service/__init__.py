@@ -38,8 +38,9 @@ def _list_body(store, limit_text, cursor_text):
     limit = v.parse_limit(limit_text)
     after = v.decode_cursor(cursor_text)
     items, last_id, has_more = store.page_json(after, limit)
-    next_cursor = v.encode_cursor(last_id) if has_more else None
-    return ('{"items":[%s],"next_cursor":%s}\n' % (items, json.dumps(next_cursor))).encode()
+    # A cursor is CURSOR_PREFIX and base64url: JSON string as it is, no escaping to do.
+    next_cursor = '"%s"' % v.encode_cursor(last_id) if has_more else "null"
+    return ('{"items":[%s],"next_cursor":%s}\n' % (items, next_cursor)).encode()
 
 
 # Set by _FastRoutes when its GET /clients call failed: the Flask view raises it, so the error

@@ -178,7 +178,9 @@ def parse_limit(text) -> int:
 
 
 def encode_cursor(last_id: int) -> str:
-    payload = json.dumps({"after": last_id}, separators=(",", ":")).encode()
+    # b'{"after":<id>}': what json.dumps({"after": id}, separators=(",", ":")) gives for an
+    # int, without its encoder's cost on every page.
+    payload = b'{"after":%d}' % last_id
     return CURSOR_PREFIX + base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 

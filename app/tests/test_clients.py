@@ -281,6 +281,17 @@ def test_cursor_is_opaque_but_roundtrips(client, store):
     assert [c["id"] for c in body["items"]] == ids[1:]
 
 
+@pytest.mark.parametrize("last_id", [1, 100, 987654321, 2 ** 63 - 1])
+def test_cursor_bytes_are_those_earlier_releases_issued(last_id):
+    """A cursor handed out before an upgrade must still work after it (and the reverse): the
+    payload stays the compact JSON object it always was."""
+    from clients_service.validation import CURSOR_PREFIX, decode_cursor
+    payload = json.dumps({"after": last_id}, separators=(",", ":")).encode()
+    earlier = CURSOR_PREFIX + base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    assert encode_cursor(last_id) == earlier
+    assert decode_cursor(earlier) == last_id
+
+
 # ----------------------------------------------------------------------- legacy routes
 
 def test_legacy_add_get_getall(client):
