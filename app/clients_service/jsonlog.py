@@ -64,23 +64,24 @@ class BufferedLineHandler(logging.StreamHandler):
     ``access_log ... buffer= flush=`` makes the same trade.
 
     Lines are written, in order, by a flusher thread every ``interval`` seconds, at once when
-    MAX_PENDING bytes are waiting, and on flush()/close() (logging.shutdown at exit, and
+    MAX_PENDING characters are waiting, and on flush()/close() (logging.shutdown at exit, and
     gunicorn's worker_exit hook).  A process killed with SIGKILL loses at most ``interval``
     seconds of lines.  Several workers share one stdout pipe, where only writes of at most
     PIPE_BUF bytes are atomic, so the lines go out in writes of whole lines of at most
     PIPE_BUF bytes each: lines of different workers never interleave (a single line longer
-    than PIPE_BUF cannot be protected, as before).
+    than PIPE_BUF cannot be protected, as before).  A failed write (stdout closed, disk
+    full) is reported like any handler's error (handleError: a traceback on stderr), its
+    lines are dropped, and the next interval's lines are tried again.
     """
 
-    MAX_PENDING = 64 * 1024
+    MAX_PENDING = 64 * 1024  # characters
 
     def __init__(self, stream, interval):
         super().__init__(stream)
         self.interval = interval
         self._pending = []
-        self._pending_bytes = 0
+        self._pending_size = 0
         self._pid = None
-        self._wake = None
 
     def emit(self, record):  # called with self.lock held (Handler.handle)
         try:
@@ -88,42 +89,54 @@ class BufferedLineHandler(logging.StreamHandler):
         except Exception:
             self.handleError(record)
             return
-        self._append(line)
+        self._append(line, record)
 
     def write_line(self, line):
         """Queue one already formatted line (without its newline), as emit() would."""
         with self.lock:
             self._append(line)
 
-    def _append(self, line):
+    def _append(self, line, record=None):
         line += self.terminator
         if self._pid != os.getpid():
             # First line in this process (gunicorn forks workers after setting logging
             # up): lines inherited from the parent are the parent's to write, and threads
             # do not survive fork().
             self._pid = os.getpid()
-            self._pending, self._pending_bytes = [], 0
-            self._wake = threading.Event()
-            threading.Thread(target=self._flush_periodically, args=(self._wake,),
-                             name="access-log-flush", daemon=True).start()
+            self._pending, self._pending_size = [], 0
+            threading.Thread(target=self._flush_periodically, name="access-log-flush",
+                             daemon=True).start()
         self._pending.append(line)
-        self._pending_bytes += len(line)
-        if self._pending_bytes >= self.MAX_PENDING:
-            self._write_pending()
+        self._pending_size += len(line)
+        if self._pending_size >= self.MAX_PENDING:
+            self._write_pending(record)
 
-    def _flush_periodically(self, wake):
+    def _flush_periodically(self):
         while True:
-            wake.wait(self.interval)
-            self.flush()
+            time.sleep(self.interval)
+            if self._pending:  # unlocked peek: an idle worker does not take the lock
+                self.flush()
 
     def flush(self):
         with self.lock:
             self._write_pending()
 
-    def _write_pending(self):
+    def _write_pending(self, record=None):
+        if self._pid != os.getpid():
+            # a child forked by this process (not gunicorn's fork, which happens before any
+            # line): what is pending is the parent's
+            self._pending, self._pending_size = [], 0
+            return
         if not self._pending or self.stream is None:
             return
-        lines, self._pending, self._pending_bytes = self._pending, [], 0
+        lines, self._pending, self._pending_size = self._pending, [], 0
+        try:
+            self._write_lines(lines)
+        except Exception:
+            self.handleError(record or logging.makeLogRecord(
+                {"msg": "%d access log lines could not be written", "args": (len(lines),)}))
+
+    def _write_lines(self, lines):
         self.stream.flush()  # whatever another handler left in the same stream goes first
         try:
             fd = self.stream.fileno()
@@ -187,6 +200,7 @@ class GunicornJsonLogger(glogging.Logger):
         log = self.access_log
         only = log.handlers[0] if len(log.handlers) == 1 else None
         self._access_direct = only if (isinstance(only, BufferedLineHandler)
+                                       and only.level <= logging.INFO
                                        and not log.filters and not only.filters
                                        and not log.propagate) else None
 

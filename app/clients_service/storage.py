@@ -23,7 +23,6 @@ import socket
 import sqlite3
 import threading
 import time
-import weakref
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -251,10 +250,16 @@ MIGRATIONS.append((
         # and writes wait; seconds for a million rows).  Code from before this migration
         # keeps working against the new table (it never names the column), so a revert
         # needs no down-migration.
+        # money::numeric(14,2) is a no-op for the table migration 1 creates, and renders an
+        # adopted legacy table's money (another numeric or a float) the way format_money
+        # does.  coalesce(): such a table may also hold NULLs, which must give valid JSON
+        # (null) rather than a NULL item that array_to_string would silently skip.
         """ALTER TABLE clients ADD COLUMN IF NOT EXISTS item_json text NOT NULL
                GENERATED ALWAYS AS (
-                   '{"id":' || id::text || ',"name":' || clients_json_string(name)
-                   || ',"money":"' || money::text || '"}') STORED""",
+                   '{"id":' || id::text
+                   || ',"name":' || coalesce(clients_json_string(name), 'null')
+                   || ',"money":' || coalesce('"' || money::numeric(14, 2)::text || '"', 'null')
+                   || '}') STORED""",
     ],
     [],  # SQLite renders the JSON in Python (_json_items)
 ))
@@ -326,12 +331,18 @@ class _SchemaOnce:
 
 # --------------------------------------------------------------------------- PostgreSQL
 
-def migrate_postgres(conninfo, lock_timeout_s=60, watchdog=None):
+def migrate_postgres(conninfo, lock_timeout_s=60, watchdog=None, table_lock_timeout_s=5):
     """Apply pending migrations under a session-level advisory lock.
 
     Many processes may call this at once: the first takes the lock and migrates, the others
     wait for the lock, then find nothing left to do.  Returns the versions it applied.
     With a ``watchdog``, the whole migration gets a client-side deadline (lock wait + 5 s).
+
+    Inside a migration, waiting for a lock on a table gives up after
+    ``table_lock_timeout_s`` (lock_timeout): an ALTER TABLE waiting behind another
+    session's open transaction would otherwise queue every query on the table behind it
+    for up to ``lock_timeout_s``.  The migration then fails (logged with the reason) and
+    the next request that needs the database tries again.
     """
     import psycopg
 
@@ -351,8 +362,18 @@ def migrate_postgres(conninfo, lock_timeout_s=60, watchdog=None):
                 if version in done:
                     continue
                 with conn.transaction():
-                    for statement in pg_statements:
-                        conn.execute(statement)
+                    # SET LOCAL: for this transaction only, not the advisory lock's wait.
+                    conn.execute("SELECT set_config('lock_timeout', %s, true)",
+                                 ("%dms" % (table_lock_timeout_s * 1000),))
+                    try:
+                        for statement in pg_statements:
+                            conn.execute(statement)
+                    except psycopg.errors.LockNotAvailable:
+                        log.warning("migration %d (%s) waited more than %ds for a lock:"
+                                    " another session holds one on the table (pg_locks);"
+                                    " it will be tried again", version, description,
+                                    table_lock_timeout_s)
+                        raise
                     conn.execute("INSERT INTO schema_migrations (version, description)"
                                  " VALUES (%s, %s)", (version, description))
                 applied_now.append(version)
@@ -391,7 +412,6 @@ class PostgresStore:
         self._schema = _SchemaOnce()
         self._watchdog = _Watchdog()
         self._fail_fast = _FailFast()
-        self._cursors = weakref.WeakKeyDictionary()  # connection -> its reused cursor
 
     # -- pool ------------------------------------------------------------------------------
     def _connection_kwargs(self):
@@ -478,27 +498,33 @@ class PostgresStore:
                 conn.close()  # its socket was shut down: never hand it out again
             pool.putconn(conn)
 
-    def _cursor(self, conn):
-        # One cursor per pooled connection, reused by the reads: conn.execute() makes a new
-        # Cursor each time, about 7 of the 25 us of CPU that psycopg spends per query.
-        # Weak keys: a connection the pool discards takes its cursor with it.
-        cursor = self._cursors.get(conn)
+    @staticmethod
+    def _cursor(conn):
+        # One cursor per pooled connection, reused by the small reads: conn.execute() makes
+        # a new Cursor each time, about 7 of the 25 us of CPU that psycopg spends per query.
+        # Kept on the connection itself: the two refer to each other, so a connection the
+        # pool discards (max_lifetime, an outage) is collected with its cursor.  (A map
+        # from connection to cursor would keep both alive: the cursor holds its connection.)
+        cursor = getattr(conn, "_clients_cursor", None)
         if cursor is None or cursor.closed:
-            cursor = self._cursors[conn] = conn.cursor()
+            cursor = conn._clients_cursor = conn.cursor()
         return cursor
 
-    def _read(self, fn):
-        """Run an idempotent read, ``fn(cursor)``; retry once on a connection lost mid-way."""
+    def _read(self, fn, reuse_cursor=True):
+        """Run an idempotent read, ``fn(cursor)``; retry once on a connection lost mid-way.
+        ``reuse_cursor=False`` for a large result, which a reused cursor would hold on to
+        until the connection's next query."""
+        cursor = self._cursor if reuse_cursor else (lambda conn: conn.cursor())
         with self._fail_fast.guard():
             self.ensure_schema()
             try:
                 with self.connection() as conn:
-                    return fn(self._cursor(conn))
+                    return fn(cursor(conn))
             except DatabaseUnavailable as exc:
                 if not exc.connection_lost:
                     raise
             with self.connection() as conn:
-                return fn(self._cursor(conn))
+                return fn(cursor(conn))
 
     # -- interface -------------------------------------------------------------------------
     def ensure_schema(self):
@@ -567,7 +593,7 @@ class PostgresStore:
 
     def all(self):
         rows = self._read(lambda cur: cur.execute(
-            "SELECT id, name, money FROM clients ORDER BY id").fetchall())
+            "SELECT id, name, money FROM clients ORDER BY id").fetchall(), reuse_cursor=False)
         return [_row(*r) for r in rows]
 
     # The list routes send JSON that PostgreSQL holds already rendered (migration 3,
@@ -589,7 +615,8 @@ class PostgresStore:
         return items, _last_item_id(items), has_more
 
     def all_json(self):
-        return self._read(lambda cur: cur.execute(self._ALL_JSON).fetchone())[0]
+        return self._read(lambda cur: cur.execute(self._ALL_JSON).fetchone(),
+                          reuse_cursor=False)[0]
 
     def close(self):
         with self._pool_lock:

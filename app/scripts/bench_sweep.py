@@ -31,7 +31,8 @@ def main():
             results = []
             try:
                 server.wait(URL)
-                subprocess.run(["wrk", "-t2", "-c16", "-d1s", server.url(URL)],
+                # warm-up at the measured concurrency, as bench.py does (pools grow)
+                subprocess.run(["wrk", "-t2", "-c64", "-d2s", server.url(URL)],
                                capture_output=True, timeout=30, check=True)
                 for _ in range(2):
                     out = subprocess.run(

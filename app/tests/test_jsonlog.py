@@ -95,6 +95,71 @@ def gunicorn_loggers(monkeypatch):
         monkeypatch.setattr(logging.getLogger(name), "handlers", [])
 
 
+def test_a_failed_write_is_reported_and_later_lines_still_go_out(monkeypatch):
+    """stdout closed under the worker (EPIPE): the error is reported the way logging reports
+    a handler's errors, and the flusher keeps running for the lines that follow."""
+    errors = []
+    read_fd, write_fd = os.pipe()
+    os.close(read_fd)  # nobody reads: os.write raises BrokenPipeError
+    broken = os.fdopen(write_fd, "w", encoding="utf-8")
+    handler = BufferedLineHandler(broken, interval=0.05)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    monkeypatch.setattr(handler, "handleError", lambda record: errors.append(record))
+    handler.handle(_record("lost"))
+    deadline = time.monotonic() + 3
+    while not errors and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert errors and "could not be written" in errors[0].getMessage()
+    good_read, good_write = os.pipe()
+    os.set_blocking(good_read, False)
+    with os.fdopen(good_write, "w", encoding="utf-8") as good:
+        handler.setStream(good)
+        handler.handle(_record("after"))
+        assert _read_available(good_read, 3) == b"after\n"  # the same flusher thread
+    os.close(good_read)
+    try:
+        broken.close()
+    except BrokenPipeError:
+        pass
+
+
+def test_a_forked_child_does_not_write_its_parents_pending_lines(pipe):
+    read_fd, stream = pipe
+    handler = BufferedLineHandler(stream, interval=60)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.handle(_record("parent's line"))
+    pid = os.fork()
+    if pid == 0:  # the child: flush() (e.g. logging.shutdown at its exit) writes nothing
+        try:
+            handler.flush()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert _read_available(read_fd, 0.3) == b""
+    handler.flush()
+    assert _read_available(read_fd, 2) == b"parent's line\n"  # once, by its owner
+
+
+def test_worker_exit_hook_writes_pending_access_lines(monkeypatch):
+    import runpy
+
+    from .conftest import APP_DIR
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))  # gunicorn.conf.py sets them
+    conf = runpy.run_path(os.path.join(APP_DIR, "gunicorn.conf.py"))
+    flushed = []
+
+    class Log:
+        def flush_access_log(self):
+            flushed.append(True)
+
+    class Worker:
+        log = Log()
+
+    conf["worker_exit"](None, Worker())
+    assert flushed == [True]
+
+
 def _logger(interval):
     cfg = Config()
     cfg.set("accesslog", "-")
@@ -150,6 +215,8 @@ def test_gunicorn_writes_every_access_line_by_shutdown(tmp_path):
     try:
         for i in range(40):
             assert server.request("GET", "/time?n=%d" % i)[0] == 200
+        time.sleep(0.5)
+        assert '"query": "n=' not in server.log()  # batched: nothing written yet
     finally:
         code = server.stop()
     with open(server.log_path, encoding="utf-8") as f:

@@ -423,8 +423,18 @@ def test_stored_json_migration_on_rows_written_before_it_and_after_a_revert(pg, 
 def test_reads_reuse_a_cursor_per_connection_and_drop_it_with_a_terminated_backend(
         pg, pg_app_url, tmp_path, request):
     import dataclasses
+    import gc
+    import logging
+    import weakref
 
     from clients_service import create_app
+    # psycopg_pool logs connections as arguments (INFO: given, returned; WARNING:
+    # discarded); pytest keeps log records, and with them the connection this test wants to
+    # see collected
+    for name in ("psycopg", "psycopg.pool"):
+        logger = logging.getLogger(name)
+        request.addfinalizer(lambda logger=logger, level=logger.level: logger.setLevel(level))
+        logger.setLevel(logging.ERROR)  # setLevel, not the attribute: it clears the cache
     settings = make_settings("postgres", tmp_path, request)
     app = create_app(dataclasses.replace(settings, pool_max_size=1, pool_min_size=1))
     store = app.extensions["clients_store"]
@@ -432,14 +442,18 @@ def test_reads_reuse_a_cursor_per_connection_and_drop_it_with_a_terminated_backe
         client = app.test_client()
         assert client.post("/clients", json={"name": "a", "money": "1"}).status_code == 201
         assert client.get("/clients").status_code == 200
-        (first,) = list(store._cursors.values())
+        with store.connection() as conn:
+            first = conn._clients_cursor
+            old_conn = weakref.ref(conn)
         assert client.get("/clients").status_code == 200
-        assert client.get("/getall").status_code == 200
-        assert list(store._cursors.values()) == [first]  # one connection, one cursor, reused
+        assert client.get("/getall").status_code == 200  # a fresh cursor: a large result
+        with store.connection() as conn:
+            assert conn._clients_cursor is first  # one connection, one cursor, reused
+        del first, conn
         _terminate_app_backends(pg)
         assert client.get("/clients").status_code == 200  # the stale connection was replaced
-        assert first.connection.closed
-        assert [c for c in store._cursors.values() if not c.connection.closed] != [first]
+        gc.collect()
+        assert old_conn() is None  # and nothing of ours keeps it (or its cursor) alive
     finally:
         store.close()
 
@@ -451,3 +465,45 @@ def _terminate_app_backends(pg):
             " WHERE datname = 'app_test' AND pid <> pg_backend_pid()").fetchone()[0]
     assert count >= 1
     time.sleep(0.2)  # the terminated backends' FATAL + FIN reach the pooled sockets
+
+
+def test_migration_gives_up_waiting_for_a_table_lock_and_is_tried_again(pg):
+    """An ALTER TABLE waiting behind another session's transaction queues every query on the
+    table behind it; lock_timeout bounds that wait, and a later call applies the migration."""
+    import psycopg
+    url = pg.create_database("lock_wait_test")
+    from clients_service import storage
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(storage, "MIGRATIONS", [m for m in storage.MIGRATIONS if m[0] < 3])
+        migrate_postgres(url)
+    with pg.connect("lock_wait_test") as holder:
+        holder.execute("BEGIN")
+        holder.execute("SELECT count(*) FROM clients")  # ACCESS SHARE until the transaction ends
+        started = time.monotonic()
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            migrate_postgres(url, table_lock_timeout_s=1)
+        assert time.monotonic() - started < 5
+        holder.execute("ROLLBACK")
+    assert migrate_postgres(url) == [3]
+
+
+def test_stored_json_of_an_adopted_legacy_table(pg):
+    """CREATE TABLE IF NOT EXISTS adopts a legacy clients table whatever its column types;
+    item_json must still be the API's JSON: money with 2 decimals, null for a NULL."""
+    from clients_service import create_app
+    from clients_service.config import resolve_settings
+    url = pg.create_database("legacy_types_test")
+    with pg.connect("legacy_types_test") as conn:
+        conn.execute("CREATE TABLE clients (id bigserial PRIMARY KEY, name text, money numeric)")
+        conn.execute("INSERT INTO clients (name, money) VALUES ('a', 12.5), (NULL, 3),"
+                     " ('c', NULL), ('d', 1.005)")
+    assert migrate_postgres(url) == [1, 2, 3]
+    app = create_app(resolve_settings({**TEST_ENV, "DATABASE_URL": url}))
+    try:
+        items = app.test_client().get("/clients").get_json()["items"]
+    finally:
+        app.extensions["clients_store"].close()
+    assert items == [{"id": 1, "name": "a", "money": "12.50"},
+                     {"id": 2, "name": None, "money": "3.00"},
+                     {"id": 3, "name": "c", "money": None},
+                     {"id": 4, "name": "d", "money": "1.01"}]
