@@ -1,6 +1,6 @@
 """gunicorn settings, all overridable from the environment.
 
-PORT (8000), WEB_CONCURRENCY (workers; default 2*CPUs+1, at most 8), GUNICORN_THREADS (4),
+PORT (8000), WEB_CONCURRENCY (workers; default CPUs+1, at least 2, at most 8), GUNICORN_THREADS (4),
 GUNICORN_TIMEOUT (30), GUNICORN_GRACEFUL_TIMEOUT (25), GUNICORN_KEEPALIVE (75),
 GUNICORN_ACCESS_LOG_FLUSH_MS (200; 0 writes each access line at once), LOG_LEVEL (info),
 FORWARDED_ALLOW_IPS (127.0.0.1).
@@ -42,7 +42,12 @@ def _cpu_count():
 chdir = _HERE
 wsgi_app = "wsgi:application"
 bind = "0.0.0.0:%d" % _env_int("PORT", 8000)
-workers = _env_int("WEB_CONCURRENCY", min(2 * _cpu_count() + 1, 8))
+# One worker per CPU and one more: a worker's threads share one GIL, so a worker uses at most
+# about one CPU, and its 4 threads cover the waits on the database.  gunicorn's 2 x CPUs + 1
+# starting point is for sync workers (one request per process); with threads it put 5
+# processes on 2 CPUs here and cost 5 to 10% of /clients throughput in context switches
+# (app/README.md, Benchmark).  lib/sizing.ts applies the same rule to the cloud targets.
+workers = _env_int("WEB_CONCURRENCY", max(2, min(_cpu_count() + 1, 8)))
 threads = _env_int("GUNICORN_THREADS", 4)
 worker_class = "gthread"
 timeout = _env_int("GUNICORN_TIMEOUT", 30)

@@ -225,6 +225,13 @@ describe("target: ecs", function () {
             assert.deepStrictEqual(input(one(prod, "awsx:ecs:FargateService"), "capacityProviderStrategies"), [{ capacityProvider: "FARGATE", weight: 1 }]);
         });
 
+        it("runs one gunicorn worker per vCPU and one more, 2 to 8, as the app's gunicorn.conf.py does", () => {
+            const expected: Record<number, number> = { 0.25: 2, 0.5: 2, 1: 2, 1.5: 3, 2: 3, 4: 5, 8: 8, 16: 8 };
+            for (const [vcpus, workers] of Object.entries(expected)) {
+                assert.strictEqual(gunicornWorkers(Number(vcpus)), workers, `${vcpus} vCPU`);
+            }
+        });
+
         it("sizes the task with a CPU/memory pair Fargate accepts, and rejects one it does not", async () => {
             for (const plan of [dev, prod]) {
                 const td = one(plan, "aws:ecs/taskDefinition:TaskDefinition");

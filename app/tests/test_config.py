@@ -106,11 +106,26 @@ def test_gunicorn_conf_defaults(monkeypatch):
     conf = load_gunicorn_conf(monkeypatch)
     assert conf["bind"] == "0.0.0.0:8000"
     assert conf["wsgi_app"] == "wsgi:application"
-    assert 3 <= conf["workers"] <= 8
+    assert 2 <= conf["workers"] <= 8
     assert conf["threads"] == 4 and conf["worker_class"] == "gthread"
     assert 0 < conf["graceful_timeout"] < 30
     assert conf["accesslog"] == "-" and conf["errorlog"] == "-"
     assert conf["control_socket_disable"] is True
+
+
+@pytest.mark.parametrize("cpus, workers", [(1, 2), (2, 3), (4, 5), (7, 8), (16, 8)])
+def test_gunicorn_conf_runs_a_worker_per_cpu_and_one_more(monkeypatch, cpus, workers):
+    import builtins
+    real_open = builtins.open
+
+    def no_cgroup_quota(path, *args, **kwargs):
+        if str(path) == "/sys/fs/cgroup/cpu.max":
+            raise OSError("no cgroup v2 here")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", no_cgroup_quota)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    assert load_gunicorn_conf(monkeypatch)["workers"] == workers
 
 
 def test_gunicorn_conf_env(monkeypatch):
