@@ -331,7 +331,7 @@ class _SchemaOnce:
 
 # --------------------------------------------------------------------------- PostgreSQL
 
-def migrate_postgres(conninfo, lock_timeout_s=60, watchdog=None, table_lock_timeout_s=5):
+def migrate_postgres(conninfo, lock_timeout_s=60, watchdog=None, table_lock_timeout_s=2):
     """Apply pending migrations under a session-level advisory lock.
 
     Many processes may call this at once: the first takes the lock and migrates, the others
@@ -342,7 +342,7 @@ def migrate_postgres(conninfo, lock_timeout_s=60, watchdog=None, table_lock_time
     ``table_lock_timeout_s`` (lock_timeout): an ALTER TABLE waiting behind another
     session's open transaction would otherwise queue every query on the table behind it
     for up to ``lock_timeout_s``.  The migration then fails (logged with the reason) and
-    the next request that needs the database tries again.
+    PostgresStore.ensure_schema tries again MIGRATION_LOCK_RETRY_S later.
     """
     import psycopg
 
@@ -412,6 +412,7 @@ class PostgresStore:
         self._schema = _SchemaOnce()
         self._watchdog = _Watchdog()
         self._fail_fast = _FailFast()
+        self._migration_retry_at = 0.0  # time.monotonic() before which no migration is tried
 
     # -- pool ------------------------------------------------------------------------------
     def _connection_kwargs(self):
@@ -527,11 +528,31 @@ class PostgresStore:
                 return fn(cursor(conn))
 
     # -- interface -------------------------------------------------------------------------
+    # A migration waits at most MIGRATION_LOCK_TIMEOUT_S for a lock on a table, and after it
+    # gave up, this process tries again only MIGRATION_LOCK_RETRY_S later (503 meanwhile).
+    # While a migration's ALTER TABLE waits for its lock, every other query on the table
+    # waits behind it, in every task; attempts back to back (each worker, on each request)
+    # would hold the table up for as long as the other session keeps its lock.
+    MIGRATION_LOCK_TIMEOUT_S = 2
+    MIGRATION_LOCK_RETRY_S = 30
+
     def ensure_schema(self):
         def migrate():
             import psycopg
+            wait = self._migration_retry_at - time.monotonic()
+            if wait > 0:
+                raise DatabaseUnavailable(
+                    "schema migration is waiting for another session's lock on the table;"
+                    " next try in %.0fs" % wait)
             try:
-                migrate_postgres(self.settings.conninfo, watchdog=self._watchdog)
+                migrate_postgres(self.settings.conninfo, watchdog=self._watchdog,
+                                 table_lock_timeout_s=self.MIGRATION_LOCK_TIMEOUT_S)
+            except psycopg.errors.LockNotAvailable as exc:
+                self._migration_retry_at = time.monotonic() + self.MIGRATION_LOCK_RETRY_S
+                raise DatabaseUnavailable(
+                    "schema migration could not lock the table within %ds (another session"
+                    " holds a lock on it); next try in %ds"
+                    % (self.MIGRATION_LOCK_TIMEOUT_S, self.MIGRATION_LOCK_RETRY_S)) from exc
             except psycopg.OperationalError as exc:
                 log.warning("migration failed: %s", _first_line(exc))
                 raise DatabaseUnavailable("schema migration failed: database unreachable (%s)"

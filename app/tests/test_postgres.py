@@ -507,3 +507,40 @@ def test_stored_json_of_an_adopted_legacy_table(pg):
                      {"id": 2, "name": None, "money": "3.00"},
                      {"id": 3, "name": "c", "money": None},
                      {"id": 4, "name": "d", "money": "1.01"}]
+
+
+def test_app_answers_503_while_a_migration_waits_for_a_lock_and_does_not_retry_at_once(
+        pg, monkeypatch):
+    """Behind another session's lock the app answers 503 naming the cause; it does not queue
+    a new ALTER TABLE (and every query on the table behind it) on each request; after the
+    retry delay it migrates and serves."""
+    from clients_service import create_app
+    from clients_service import storage
+    from clients_service.config import resolve_settings
+    url = pg.create_database("lock_retry_test")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(storage, "MIGRATIONS", [m for m in storage.MIGRATIONS if m[0] < 3])
+        migrate_postgres(url)
+    monkeypatch.setattr(storage.PostgresStore, "MIGRATION_LOCK_TIMEOUT_S", 1)
+    monkeypatch.setattr(storage.PostgresStore, "MIGRATION_LOCK_RETRY_S", 2)
+    app = create_app(resolve_settings({**TEST_ENV, "DATABASE_URL": url}))
+    client = app.test_client()
+    try:
+        with pg.connect("lock_retry_test") as holder:
+            holder.execute("BEGIN")
+            holder.execute("SELECT count(*) FROM clients")  # ACCESS SHARE until the end
+            started = time.monotonic()
+            first = client.get("/clients")
+            assert first.status_code == 503 and "could not lock" in first.get_json()["reason"]
+            assert time.monotonic() - started < 4
+            started = time.monotonic()
+            again = client.get("/clients")
+            assert again.status_code == 503 and "next try in" in again.get_json()["reason"]
+            assert time.monotonic() - started < 0.5  # no new wait for the lock
+            waiting = holder.execute("SELECT count(*) FROM pg_locks WHERE relation ="
+                                     " 'clients'::regclass AND NOT granted").fetchone()[0]
+            assert waiting == 0
+            holder.execute("ROLLBACK")
+        assert wait_for(lambda: client.get("/clients").status_code == 200, 10, 0.25)
+    finally:
+        app.extensions["clients_store"].close()
