@@ -43,10 +43,11 @@ chdir = _HERE
 wsgi_app = "wsgi:application"
 bind = "0.0.0.0:%d" % _env_int("PORT", 8000)
 # One worker per CPU and one more: a worker's threads share one GIL, so a worker uses at most
-# about one CPU, and its 4 threads cover the waits on the database.  gunicorn's 2 x CPUs + 1
-# starting point is for sync workers (one request per process); with threads it put 5
-# processes on 2 CPUs here and cost 5 to 10% of /clients throughput in context switches
-# (app/README.md, Benchmark).  lib/sizing.ts applies the same rule to the cloud targets.
+# about one CPU, and its 4 threads cover the waits on the database.  gunicorn's design notes
+# suggest 2 x cores + 1 as a starting point, to be tuned by load; with 4 threads per worker
+# that put 5 processes on 2 CPUs here, and CPUs + 1 gave more /clients throughput and a lower
+# p99 (app/README.md, Benchmark: measured on loopback only).  lib/sizing.ts applies the same
+# rule to the cloud targets.
 workers = _env_int("WEB_CONCURRENCY", max(2, min(_cpu_count() + 1, 8)))
 threads = _env_int("GUNICORN_THREADS", 4)
 worker_class = "gthread"

@@ -33,7 +33,7 @@ export interface ReleaseCheckArgs {
 
 export type Observation = { kind: "unreachable"; detail: string }
     | { kind: "old-release"; seen: string }
-    | { kind: "not-ready"; status: number }
+    | { kind: "not-ready"; status: number; reason?: string }
     | { kind: "ok" };
 
 async function observe(args: ReleaseCheckArgs): Promise<Observation> {
@@ -46,8 +46,14 @@ async function observe(args: ReleaseCheckArgs): Promise<Observation> {
             return { kind: "old-release", seen: health.ok ? seen : `HTTP ${health.status}` };
         }
         const ready = await fetch(`${args.url}${args.readyPath ?? "/ready"}`, { signal: AbortSignal.timeout(timeout), redirect: "follow" });
-        await ready.arrayBuffer();
-        return ready.status === 200 ? { kind: "ok" } : { kind: "not-ready", status: ready.status };
+        if (ready.status === 200) {
+            await ready.arrayBuffer();
+            return { kind: "ok" };
+        }
+        // The app's 503 names its cause ({"reason": ...}); the operator should read it here.
+        const readyBody = (await ready.json().catch(() => ({}))) as { reason?: unknown };
+        const reason = typeof readyBody.reason === "string" ? readyBody.reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 300) : undefined;
+        return { kind: "not-ready", status: ready.status, ...(reason ? { reason } : {}) };
     } catch (e) {
         return { kind: "unreachable", detail: e instanceof Error ? e.message : String(e) };
     }
@@ -60,7 +66,7 @@ export function explain(args: ReleaseCheckArgs, last: Observation): string {
         case "old-release":
             return `${args.url}${args.healthPath ?? "/health"} never reported release ${args.release} ${within} (last: ${last.seen}): ${args.platform ?? "the platform"} most likely rolled back to the previous version or is still replacing it. Read why: ${args.eventsCommand}`;
         case "not-ready":
-            return `${args.url} runs release ${args.release} but ${args.readyPath ?? "/ready"} answered ${last.status} ${within}: the app cannot reach its database (credentials, security group or TLS). Read why: ${args.eventsCommand}`;
+            return `${args.url} runs release ${args.release} but ${args.readyPath ?? "/ready"} answered ${last.status}${last.reason ? ` (reason: ${last.reason})` : ""} ${within}: the app cannot use its database (credentials, security group, TLS, or a schema migration waiting for a lock). Read why: ${args.eventsCommand}`;
         case "unreachable":
             return `${args.url} did not answer ${within} (${last.detail}): the load balancer has no healthy target yet, or DNS has not propagated. Read why: ${args.eventsCommand}`;
         default:

@@ -17,7 +17,7 @@ import { all, EKS, ebSettings, input, one, planStack } from "./helpers";
 interface App { url: string; requests: () => number; close: () => Promise<void> }
 
 /** The app's /health and /ready, as the behaviour says, on 127.0.0.1 and an ephemeral port. */
-async function serveApp(releaseAt: (healthCall: number) => string, readyStatus = 200, paths = { health: "/health", ready: "/ready" }): Promise<App> {
+async function serveApp(releaseAt: (healthCall: number) => string, readyStatus = 200, paths = { health: "/health", ready: "/ready" }, readyBody = "{}"): Promise<App> {
     let health = 0;
     let requests = 0;
     const server = http.createServer((req, res) => {
@@ -26,7 +26,7 @@ async function serveApp(releaseAt: (healthCall: number) => string, readyStatus =
             health++;
             res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok", release: releaseAt(health) }));
         } else if (req.url === paths.ready) {
-            res.writeHead(readyStatus, { "content-type": "application/json" }).end("{}");
+            res.writeHead(readyStatus, { "content-type": "application/json" }).end(readyBody);
         } else {
             res.writeHead(404).end();
         }
@@ -107,7 +107,17 @@ describe("release verification: the dynamic provider", function () {
     it("fails naming the database when the new release runs but /ready answers 503", async () => {
         const app = await serveApp(() => "amd64-new", 503);
         try {
-            await assert.rejects(provider.create(inputs(app.url, "amd64-new")), /runs release amd64-new but \/ready answered 503 .*cannot reach its database.*Read why: aws ecs describe-services/);
+            await assert.rejects(provider.create(inputs(app.url, "amd64-new")), /runs release amd64-new but \/ready answered 503 within .*cannot use its database.*Read why: aws ecs describe-services/);
+        } finally {
+            await app.close();
+        }
+    });
+
+    it("quotes the reason the app's /ready gives, so the operator sees a migration waiting for a lock", async () => {
+        const reason = "schema migration could not lock the table within 2s (another session holds a lock on it); next try in 30s";
+        const app = await serveApp(() => "amd64-new", 503, undefined, JSON.stringify({ error: "database unavailable", status: "unavailable", reason }));
+        try {
+            await assert.rejects(provider.create(inputs(app.url, "amd64-new")), (e: Error) => e.message.includes(`answered 503 (reason: ${reason}) within`));
         } finally {
             await app.close();
         }

@@ -70,11 +70,13 @@ class BufferedLineHandler(logging.StreamHandler):
     PIPE_BUF bytes are atomic, so the lines go out in writes of whole lines of at most
     PIPE_BUF bytes each: lines of different workers never interleave (a single line longer
     than PIPE_BUF cannot be protected, as before).  A failed write (stdout closed, disk
-    full) is reported like any handler's error (handleError: a traceback on stderr), its
-    lines are dropped, and the next interval's lines are tried again.
+    full) is reported like any handler's error (handleError: a traceback on stderr, at most
+    once a minute, with the number of lines lost), its lines are dropped, and the next
+    interval's lines are tried again.
     """
 
     MAX_PENDING = 64 * 1024  # characters
+    REPORT_EVERY_S = 60.0  # a failing write is reported at most this often
 
     def __init__(self, stream, interval):
         super().__init__(stream)
@@ -82,6 +84,8 @@ class BufferedLineHandler(logging.StreamHandler):
         self._pending = []
         self._pending_size = 0
         self._pid = None
+        self._dropped = 0  # lines lost to failed writes since the last report
+        self._next_report = 0.0
 
     def emit(self, record):  # called with self.lock held (Handler.handle)
         try:
@@ -133,8 +137,15 @@ class BufferedLineHandler(logging.StreamHandler):
         try:
             self._write_lines(lines)
         except Exception:
-            self.handleError(record or logging.makeLogRecord(
-                {"msg": "%d access log lines could not be written", "args": (len(lines),)}))
+            # Reported at most once a minute: with stdout gone every batch fails, and a
+            # traceback on stderr every interval would be its own flood.
+            self._dropped += len(lines)
+            now = time.monotonic()
+            if now >= self._next_report:
+                self._next_report = now + self.REPORT_EVERY_S
+                dropped, self._dropped = self._dropped, 0
+                self.handleError(record or logging.makeLogRecord(
+                    {"msg": "%d access log lines could not be written", "args": (dropped,)}))
 
     def _write_lines(self, lines):
         self.stream.flush()  # whatever another handler left in the same stream goes first

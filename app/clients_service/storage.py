@@ -269,6 +269,16 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 IDEMPOTENCY_TTL_S = 24 * 3600
 
 
+class MigrationDeferred(Exception):
+    """A migration failed recently (in any process) without losing its connection; the next
+    attempt is not before ``seconds`` from now (schema_migration_retry)."""
+
+    def __init__(self, seconds, reason):
+        super().__init__("%s; next try in %ds" % (reason, seconds))
+        self.seconds = seconds
+        self.reason = reason
+
+
 class IdempotencyConflict(Exception):
     """The Idempotency-Key was already used with a different request (-> HTTP 409)."""
 
@@ -331,7 +341,8 @@ class _SchemaOnce:
 
 # --------------------------------------------------------------------------- PostgreSQL
 
-def migrate_postgres(conninfo, lock_timeout_s=60, watchdog=None, table_lock_timeout_s=2):
+def migrate_postgres(conninfo, lock_timeout_s=60, watchdog=None, table_lock_timeout_s=2,
+                     retry_after_lock_s=30, retry_after_error_s=300):
     """Apply pending migrations under a session-level advisory lock.
 
     Many processes may call this at once: the first takes the lock and migrates, the others
@@ -341,8 +352,14 @@ def migrate_postgres(conninfo, lock_timeout_s=60, watchdog=None, table_lock_time
     Inside a migration, waiting for a lock on a table gives up after
     ``table_lock_timeout_s`` (lock_timeout): an ALTER TABLE waiting behind another
     session's open transaction would otherwise queue every query on the table behind it
-    for up to ``lock_timeout_s``.  The migration then fails (logged with the reason) and
-    PostgresStore.ensure_schema tries again MIGRATION_LOCK_RETRY_S later.
+    for up to ``lock_timeout_s``.  The migration then fails (logged with the reason).
+
+    A migration that failed with its connection intact (that lock timeout, a statement
+    timeout on a long rewrite, data the new schema cannot hold) is not tried again, by any
+    process, for ``retry_after_lock_s`` / ``retry_after_error_s``: the time is kept in
+    schema_migration_retry, and until then a call raises MigrationDeferred at once.
+    Otherwise every worker of every task would start the same ALTER TABLE in turn (they
+    queue on the advisory lock), each holding up the table's queries while it waits.
     """
     import psycopg
 
@@ -357,31 +374,63 @@ def migrate_postgres(conninfo, lock_timeout_s=60, watchdog=None, table_lock_time
                 " version integer PRIMARY KEY,"
                 " description text NOT NULL,"
                 " applied_at timestamptz NOT NULL DEFAULT now())")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migration_retry ("
+                " id integer PRIMARY KEY CHECK (id = 1),"
+                " not_before timestamptz NOT NULL,"
+                " reason text NOT NULL)")
             done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+            if any(m[0] not in done for m in MIGRATIONS):
+                deferred = conn.execute(
+                    "SELECT ceil(extract(epoch FROM not_before - now()))::integer, reason"
+                    " FROM schema_migration_retry WHERE not_before > now()").fetchone()
+                if deferred:
+                    raise MigrationDeferred(max(1, deferred[0]), deferred[1])
             for version, description, pg_statements, _ in MIGRATIONS:
                 if version in done:
                     continue
-                with conn.transaction():
-                    # SET LOCAL: for this transaction only, not the advisory lock's wait.
-                    conn.execute("SELECT set_config('lock_timeout', %s, true)",
-                                 ("%dms" % (table_lock_timeout_s * 1000),))
-                    try:
-                        for statement in pg_statements:
-                            conn.execute(statement)
-                    except psycopg.errors.LockNotAvailable:
-                        log.warning("migration %d (%s) waited more than %ds for a lock:"
-                                    " another session holds one on the table (pg_locks);"
-                                    " it will be tried again", version, description,
-                                    table_lock_timeout_s)
+                try:
+                    _apply_migration(conn, version, description, pg_statements,
+                                     table_lock_timeout_s)
+                except psycopg.Error as exc:
+                    if conn.broken or conn.closed:
                         raise
-                    conn.execute("INSERT INTO schema_migrations (version, description)"
-                                 " VALUES (%s, %s)", (version, description))
+                    lock = isinstance(exc, psycopg.errors.LockNotAvailable)
+                    reason = ("migration %d could not lock a table within %ds (another session"
+                              " holds a lock on it)" % (version, table_lock_timeout_s) if lock
+                              else "migration %d failed (%s)" % (version, type(exc).__name__))
+                    conn.execute(
+                        "INSERT INTO schema_migration_retry (id, not_before, reason)"
+                        " VALUES (1, now() + make_interval(secs => %s), %s)"
+                        " ON CONFLICT (id) DO UPDATE"
+                        " SET not_before = EXCLUDED.not_before, reason = EXCLUDED.reason",
+                        (retry_after_lock_s if lock else retry_after_error_s, reason))
+                    raise
                 applied_now.append(version)
                 log.info("applied migration %d (%s)", version, description)
         finally:
             if not conn.broken and not conn.closed:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
     return applied_now
+
+
+def _apply_migration(conn, version, description, pg_statements, table_lock_timeout_s):
+    """One migration in one transaction, recorded in schema_migrations."""
+    import psycopg
+    with conn.transaction():
+        # SET LOCAL: for this transaction only, not the advisory lock's wait.
+        conn.execute("SELECT set_config('lock_timeout', %s, true)",
+                     ("%dms" % (table_lock_timeout_s * 1000),))
+        try:
+            for statement in pg_statements:
+                conn.execute(statement)
+        except psycopg.errors.LockNotAvailable:
+            log.warning("migration %d (%s) waited more than %ds for a lock: another session"
+                        " holds one on the table (pg_locks)", version, description,
+                        table_lock_timeout_s)
+            raise
+        conn.execute("INSERT INTO schema_migrations (version, description) VALUES (%s, %s)",
+                     (version, description))
 
 
 @contextmanager
@@ -412,7 +461,8 @@ class PostgresStore:
         self._schema = _SchemaOnce()
         self._watchdog = _Watchdog()
         self._fail_fast = _FailFast()
-        self._migration_retry_at = 0.0  # time.monotonic() before which no migration is tried
+        self._migration_recheck_at = 0.0  # time.monotonic() before which no migration runs
+        self._migration_reason = ""
 
     # -- pool ------------------------------------------------------------------------------
     def _connection_kwargs(self):
@@ -528,36 +578,48 @@ class PostgresStore:
                 return fn(cursor(conn))
 
     # -- interface -------------------------------------------------------------------------
-    # A migration waits at most MIGRATION_LOCK_TIMEOUT_S for a lock on a table, and after it
-    # gave up, this process tries again only MIGRATION_LOCK_RETRY_S later (503 meanwhile).
-    # While a migration's ALTER TABLE waits for its lock, every other query on the table
-    # waits behind it, in every task; attempts back to back (each worker, on each request)
-    # would hold the table up for as long as the other session keeps its lock.
+    # A migration waits at most MIGRATION_LOCK_TIMEOUT_S for a lock on a table; after it
+    # failed that way, no process tries again for MIGRATION_LOCK_RETRY_S (after another
+    # failure with the connection intact, MIGRATION_ERROR_RETRY_S): see migrate_postgres.
+    # Meanwhile each process asks the database again at most every MIGRATION_RECHECK_S (so
+    # it serves as soon as any process has migrated) and answers 503 in between.
     MIGRATION_LOCK_TIMEOUT_S = 2
     MIGRATION_LOCK_RETRY_S = 30
+    MIGRATION_ERROR_RETRY_S = 300
+    MIGRATION_RECHECK_S = 5
 
     def ensure_schema(self):
         def migrate():
             import psycopg
-            wait = self._migration_retry_at - time.monotonic()
-            if wait > 0:
-                raise DatabaseUnavailable(
-                    "schema migration is waiting for another session's lock on the table;"
-                    " next try in %.0fs" % wait)
+            if time.monotonic() < self._migration_recheck_at:
+                raise DatabaseUnavailable(self._migration_reason)
             try:
                 migrate_postgres(self.settings.conninfo, watchdog=self._watchdog,
-                                 table_lock_timeout_s=self.MIGRATION_LOCK_TIMEOUT_S)
-            except psycopg.errors.LockNotAvailable as exc:
-                self._migration_retry_at = time.monotonic() + self.MIGRATION_LOCK_RETRY_S
-                raise DatabaseUnavailable(
-                    "schema migration could not lock the table within %ds (another session"
-                    " holds a lock on it); next try in %ds"
-                    % (self.MIGRATION_LOCK_TIMEOUT_S, self.MIGRATION_LOCK_RETRY_S)) from exc
-            except psycopg.OperationalError as exc:
+                                 table_lock_timeout_s=self.MIGRATION_LOCK_TIMEOUT_S,
+                                 retry_after_lock_s=self.MIGRATION_LOCK_RETRY_S,
+                                 retry_after_error_s=self.MIGRATION_ERROR_RETRY_S)
+            except MigrationDeferred as exc:
+                self._defer_migration("schema migration deferred: %s" % exc)
+            except psycopg.Error as exc:
+                if isinstance(exc, psycopg.OperationalError) and not isinstance(
+                        exc, (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled)):
+                    log.warning("migration failed: %s", _first_line(exc))
+                    raise DatabaseUnavailable("schema migration failed: database unreachable"
+                                              " (%s)" % type(exc).__name__) from exc
+                if isinstance(exc, psycopg.errors.LockNotAvailable):
+                    self._defer_migration(
+                        "schema migration could not lock a table within %ds (another session"
+                        " holds a lock on it); next try in %ds" % (
+                            self.MIGRATION_LOCK_TIMEOUT_S, self.MIGRATION_LOCK_RETRY_S), exc)
                 log.warning("migration failed: %s", _first_line(exc))
-                raise DatabaseUnavailable("schema migration failed: database unreachable (%s)"
-                                          % type(exc).__name__) from exc
+                self._defer_migration("schema migration failed (%s): %s" % (
+                    type(exc).__name__, _first_line(exc)[:200]), exc)
         self._schema.run(migrate)
+
+    def _defer_migration(self, reason, cause=None):
+        self._migration_reason = reason
+        self._migration_recheck_at = time.monotonic() + self.MIGRATION_RECHECK_S
+        raise DatabaseUnavailable(reason) from cause
 
     def ping(self):
         with self._fail_fast.guard():

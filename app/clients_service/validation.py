@@ -4,7 +4,7 @@ import binascii
 import json
 import re
 import unicodedata
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 MONEY_MAX = Decimal("999999999999.99")  # NUMERIC(14,2): 12 integer digits, 2 decimals
 MONEY_QUANT = Decimal("0.01")
@@ -119,11 +119,16 @@ def parse_money(value) -> Decimal:
     return number
 
 
-def format_money(value) -> str:
-    """Decimal (or integer cents, see storage) -> canonical string with 2 decimals."""
+def format_money(value):
+    """Decimal (or integer cents, see storage) -> canonical string with 2 decimals; None (a
+    NULL in an adopted legacy table) -> None.  Values the API stored have 2 decimals already;
+    a legacy table's may have more, and they round half up, as PostgreSQL's numeric does
+    for the stored JSON of the list routes (storage migration 3), so both routes agree."""
+    if value is None:
+        return None
     if not isinstance(value, Decimal):
         value = Decimal(value)
-    value = value.quantize(MONEY_QUANT)
+    value = value.quantize(MONEY_QUANT, rounding=ROUND_HALF_UP)
     if value == 0:
         value = Decimal("0.00")
     return "{:f}".format(value)

@@ -113,17 +113,25 @@ def test_gunicorn_conf_defaults(monkeypatch):
     assert conf["control_socket_disable"] is True
 
 
-@pytest.mark.parametrize("cpus, workers", [(1, 2), (2, 3), (4, 5), (7, 8), (16, 8)])
-def test_gunicorn_conf_runs_a_worker_per_cpu_and_one_more(monkeypatch, cpus, workers):
+@pytest.mark.parametrize("cpus, quota, workers", [
+    (1, None, 2), (2, None, 3), (4, None, 5), (7, None, 8), (16, None, 8),
+    # a cgroup v2 quota (Fargate, a Kubernetes CPU limit) wins, rounded up, as lib/sizing.ts
+    (16, "25000 100000", 2), (16, "150000 100000", 3), (16, "200000 100000", 3),
+    (2, "max 100000", 3),
+])
+def test_gunicorn_conf_runs_a_worker_per_cpu_and_one_more(monkeypatch, cpus, quota, workers):
     import builtins
+    import io
     real_open = builtins.open
 
-    def no_cgroup_quota(path, *args, **kwargs):
+    def cgroup(path, *args, **kwargs):
         if str(path) == "/sys/fs/cgroup/cpu.max":
-            raise OSError("no cgroup v2 here")
+            if quota is None:
+                raise OSError("no cgroup v2 here")
+            return io.StringIO(quota + "\n")
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", no_cgroup_quota)
+    monkeypatch.setattr(builtins, "open", cgroup)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)))
     assert load_gunicorn_conf(monkeypatch)["workers"] == workers
 
