@@ -1,6 +1,6 @@
 """gunicorn settings, all overridable from the environment.
 
-PORT (8000), WEB_CONCURRENCY (workers; default CPUs+1, at least 2, at most 8), GUNICORN_THREADS (4),
+PORT (8000), WEB_CONCURRENCY (workers; default 2*CPUs+1, at most 8), GUNICORN_THREADS (4),
 GUNICORN_TIMEOUT (30), GUNICORN_GRACEFUL_TIMEOUT (25), GUNICORN_KEEPALIVE (75),
 GUNICORN_ACCESS_LOG_FLUSH_MS (200; 0 writes each access line at once), LOG_LEVEL (info),
 FORWARDED_ALLOW_IPS (127.0.0.1).
@@ -42,13 +42,13 @@ def _cpu_count():
 chdir = _HERE
 wsgi_app = "wsgi:application"
 bind = "0.0.0.0:%d" % _env_int("PORT", 8000)
-# One worker per CPU and one more: a worker's threads share one GIL, so a worker uses at most
-# about one CPU, and its 4 threads cover the waits on the database.  gunicorn's design notes
-# suggest 2 x cores + 1 as a starting point, to be tuned by load; with 4 threads per worker
-# that put 5 processes on 2 CPUs here, and CPUs + 1 gave more /clients throughput and a lower
-# p99 (app/README.md, Benchmark: measured on loopback only).  lib/sizing.ts applies the same
-# rule to the cloud targets.
-workers = _env_int("WEB_CONCURRENCY", max(2, min(_cpu_count() + 1, 8)))
+# 2 x CPUs + 1 (gunicorn's suggested starting point).  CPUs + 1 was tried: more /clients
+# throughput on average, but a keep-alive connection stays on the worker that accepted it,
+# and when most of them landed on one worker, that worker was capped at one CPU by its GIL
+# while the others idled (one run: 2,538 req/s with the CPUs 63% busy, against about 5,400).
+# More processes than CPUs absorb that skew (app/README.md, Benchmark).  lib/sizing.ts applies
+# the same rule to the cloud targets.
+workers = _env_int("WEB_CONCURRENCY", min(2 * _cpu_count() + 1, 8))
 threads = _env_int("GUNICORN_THREADS", 4)
 worker_class = "gthread"
 timeout = _env_int("GUNICORN_TIMEOUT", 30)

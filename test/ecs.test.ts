@@ -225,8 +225,8 @@ describe("target: ecs", function () {
             assert.deepStrictEqual(input(one(prod, "awsx:ecs:FargateService"), "capacityProviderStrategies"), [{ capacityProvider: "FARGATE", weight: 1 }]);
         });
 
-        it("runs one gunicorn worker per vCPU and one more, 2 to 8, as the app's gunicorn.conf.py does", () => {
-            const expected: Record<number, number> = { 0.25: 2, 0.5: 2, 1: 2, 1.5: 3, 2: 3, 4: 5, 8: 8, 16: 8 };
+        it("runs 2 gunicorn workers per vCPU + 1, 2 to 8, as the app's gunicorn.conf.py does", () => {
+            const expected: Record<number, number> = { 0.25: 2, 0.5: 2, 1: 3, 1.5: 4, 2: 5, 4: 8, 8: 8, 16: 8 };
             for (const [vcpus, workers] of Object.entries(expected)) {
                 assert.strictEqual(gunicornWorkers(Number(vcpus)), workers, `${vcpus} vCPU`);
             }

@@ -187,7 +187,7 @@ def main():
             for s in (minimal, bare):
                 s.wait("/time")
             cpr.wait("/clients?limit=100")
-            workers = os.environ.get("WEB_CONCURRENCY") or "default (CPUs + 1, 2 to 8)"
+            workers = os.environ.get("WEB_CONCURRENCY") or "default (2 x CPUs + 1, at most 8)"
             print("gunicorn.conf.py for all four; workers: %s, threads: %s; wrk -t2 -c%d -d%ds; "
                   "logs in %s" % (workers, os.environ.get("GUNICORN_THREADS", "4"), CONNECTIONS,
                                   SECONDS, log_dir))

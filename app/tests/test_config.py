@@ -106,7 +106,7 @@ def test_gunicorn_conf_defaults(monkeypatch):
     conf = load_gunicorn_conf(monkeypatch)
     assert conf["bind"] == "0.0.0.0:8000"
     assert conf["wsgi_app"] == "wsgi:application"
-    assert 2 <= conf["workers"] <= 8
+    assert 3 <= conf["workers"] <= 8
     assert conf["threads"] == 4 and conf["worker_class"] == "gthread"
     assert 0 < conf["graceful_timeout"] < 30
     assert conf["accesslog"] == "-" and conf["errorlog"] == "-"
@@ -114,12 +114,12 @@ def test_gunicorn_conf_defaults(monkeypatch):
 
 
 @pytest.mark.parametrize("cpus, quota, workers", [
-    (1, None, 2), (2, None, 3), (4, None, 5), (7, None, 8), (16, None, 8),
-    # a cgroup v2 quota (Fargate, a Kubernetes CPU limit) wins, rounded up, as lib/sizing.ts
-    (16, "25000 100000", 2), (16, "150000 100000", 3), (16, "200000 100000", 3),
-    (2, "max 100000", 3),
+    (1, None, 3), (2, None, 5), (3, None, 7), (4, None, 8), (16, None, 8),
+    # a cgroup v2 quota (Fargate, a Kubernetes CPU limit) wins, rounded up to whole CPUs
+    (16, "25000 100000", 3), (16, "150000 100000", 5), (16, "200000 100000", 5),
+    (2, "max 100000", 5),
 ])
-def test_gunicorn_conf_runs_a_worker_per_cpu_and_one_more(monkeypatch, cpus, quota, workers):
+def test_gunicorn_conf_runs_two_workers_per_cpu_and_one_more(monkeypatch, cpus, quota, workers):
     import builtins
     import io
     real_open = builtins.open
