@@ -105,6 +105,26 @@ export function describeFailure(build: Build): string {
 }
 
 /**
+ * Whether a failed build most likely met IAM's eventual consistency rather than a real
+ * misconfiguration: it ended before the buildspec ran (PROVISIONING or DOWNLOAD_SOURCE), denied.
+ * On a stack's first `pulumi up` the project's role and its policy are created seconds before
+ * the build, and "changes that you make are not always immediately visible" (IAM User Guide,
+ * Troubleshooting general issues, "Changes that I make are not always immediately visible"): the
+ * source download from the context bucket, or the log stream, can be refused once.
+ */
+export function deniedBeforeBuildspec(build: Build): boolean {
+    return (build.phases ?? []).some((p) => (p.phaseType === "PROVISIONING" || p.phaseType === "DOWNLOAD_SOURCE")
+        && p.phaseStatus !== undefined && p.phaseStatus !== "SUCCEEDED"
+        && (p.contexts ?? []).some((c) => c.statusCode === "ACCESS_DENIED"
+            || /AccessDenied|Access Denied|not authorized|does not allow/i.test(c.message ?? "")));
+}
+
+/** Builds started for one tag at most: the first, and again after a denial IAM may still be propagating. */
+export const BUILD_ATTEMPTS = 3;
+/** Pause before each retried build, in seconds. */
+export const RETRY_PAUSES_S = [15, 30];
+
+/**
  * Pushes `inputs.tag` unless ECR already holds it (a revert to content whose image has not expired:
  * IMMUTABLE tags mean the image under it is that content's), then returns the manifest digest.
  * A build is started from the context object, waited for up to `waitSeconds`, and its failure
@@ -118,6 +138,30 @@ export async function buildImage(clients: Clients, inputs: ImageBuildInputs, opt
     const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     const now = opts.now ?? Date.now;
     const deadline = now() + inputs.waitSeconds * 1000;
+    for (let attempt = 1; ; attempt++) {
+        const build = await startAndWait(clients, inputs, deadline, sleep, now);
+        if (build.buildStatus === "SUCCEEDED") {
+            const digest = await findImage(clients.ecr, inputs.repositoryName, inputs.tag);
+            if (!digest) {
+                throw new Error(`CodeBuild build ${build.id} succeeded but ${inputs.repositoryName}:${inputs.tag} is not in ECR; check the buildspec's push.${build.logs?.deepLink ? ` Logs: ${build.logs.deepLink}` : ""}`);
+            }
+            return { imageDigest: digest, buildId: build.id ?? "" };
+        }
+        const pause = (RETRY_PAUSES_S[attempt - 1] ?? 0) * 1000;
+        const denied = deniedBeforeBuildspec(build);
+        if (attempt >= BUILD_ATTEMPTS || !denied || now() + pause >= deadline) {
+            const tried = attempt === 1 ? ""
+                : denied ? ` Build ${attempt} of ${attempt}, each denied before the buildspec ran, ${RETRY_PAUSES_S.slice(0, attempt - 1).join(" and ")} s apart: longer than IAM takes to apply a new role's policy, so check the project role's policy and the context bucket's policy.`
+                    : ` Build ${attempt}: the earlier ones were denied before the buildspec ran while IAM was still applying the project role's policy.`;
+            throw new Error(describeFailure(build) + tried);
+        }
+        await sleep(pause);
+    }
+}
+
+/** Starts one build and polls it until it is no longer IN_PROGRESS (or throws at the deadline). */
+async function startAndWait(clients: Clients, inputs: ImageBuildInputs, deadline: number,
+    sleep: (ms: number) => Promise<void>, now: () => number): Promise<Build> {
     const started = await clients.codebuild.send(new StartBuildCommand({
         projectName: inputs.projectName,
         // The project has no source of its own; each build reads the one content-addressed object.
@@ -141,15 +185,8 @@ export async function buildImage(clients: Clients, inputs: ImageBuildInputs, opt
         if (!build) {
             throw new Error(`CodeBuild build ${id} not found by BatchGetBuilds${out.buildsNotFound?.length ? ` (buildsNotFound: ${out.buildsNotFound.join(", ")})` : ""}`);
         }
-        if (build.buildStatus === "SUCCEEDED") {
-            const digest = await findImage(clients.ecr, inputs.repositoryName, inputs.tag);
-            if (!digest) {
-                throw new Error(`CodeBuild build ${id} succeeded but ${inputs.repositoryName}:${inputs.tag} is not in ECR; check the buildspec's push.${build.logs?.deepLink ? ` Logs: ${build.logs.deepLink}` : ""}`);
-            }
-            return { imageDigest: digest, buildId: id };
-        }
         if (build.buildStatus !== "IN_PROGRESS") {
-            throw new Error(describeFailure(build));
+            return build;
         }
         if (now() >= deadline) {
             throw new Error(`CodeBuild build ${id} still ${build.buildStatus} (phase ${build.currentPhase}) after ${inputs.waitSeconds} s; `

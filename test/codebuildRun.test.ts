@@ -183,23 +183,36 @@ describe("CodeBuild start-and-wait (lib/codebuildRun.ts)", function () {
         let server: http.Server;
         let stub = "";
         const requests: { target: string; body: Record<string, unknown> }[] = [];
-        let scenario: "failed" | "stuck" = "failed";
+        let scenario: "failed" | "stuck" | "denied" | "denied-once" = "failed";
         let polls = 0;
+        let starts = 0;
+        const DENIED = [
+            { phaseType: "SUBMITTED", phaseStatus: "SUCCEEDED" }, { phaseType: "QUEUED", phaseStatus: "SUCCEEDED" },
+            { phaseType: "PROVISIONING", phaseStatus: "SUCCEEDED" },
+            { phaseType: "DOWNLOAD_SOURCE", phaseStatus: "CLIENT_ERROR", contexts: [{ statusCode: "CLIENT_ERROR", message: "AccessDenied: Access Denied status code: 403 for primary source and source version flask-app-dev-cb-0123/contexts/c.zip" }] },
+        ];
 
         before(async () => {
             server = http.createServer((req, res) => {
                 let text = "";
                 req.on("data", (c) => (text += c));
-                req.on("end", () => {
+                req.on("end", async () => {
                     const target = String(req.headers["x-amz-target"] ?? "");
                     requests.push({ target, body: JSON.parse(text || "{}") });
                     const build = (status: string, extra: Record<string, unknown> = {}) => ({
                         id: `${PROJECT}:stub-1`, projectName: PROJECT, buildStatus: status, currentPhase: status === "IN_PROGRESS" ? "BUILD" : "COMPLETED", ...extra,
                     });
                     let body: unknown;
+                    const tag = () => String((requests.find((r) => r.target.endsWith(".StartBuild"))?.body.environmentVariablesOverride as { value: string }[])[0].value);
                     if (target.endsWith(".StartBuild")) {
                         polls = 0;
+                        starts++;
+                        if (scenario === "denied-once" && starts === 2) {  // the retried build pushes
+                            await ecr.send(new PutImageCommand({ repositoryName: REPO, imageTag: tag(), imageManifest: MANIFEST.replace("7023", "7025") }));
+                        }
                         body = { build: build("IN_PROGRESS") };
+                    } else if (target.endsWith(".BatchGetBuilds") && (scenario === "denied" || scenario === "denied-once")) {
+                        body = { builds: [scenario === "denied" || starts === 1 ? build("FAILED", { phases: DENIED }) : build("SUCCEEDED")], buildsNotFound: [] };
                     } else if (target.endsWith(".BatchGetBuilds")) {
                         polls++;
                         body = { builds: [scenario === "failed" && polls >= 2 ? build("FAILED", {
@@ -280,6 +293,39 @@ describe("CodeBuild start-and-wait (lib/codebuildRun.ts)", function () {
                 return true;
             });
             assert.deepStrictEqual(clock.slept, [1000], "polled once more after IN_PROGRESS, a poll interval later");
+        });
+
+        it("a build denied its source before the buildspec ran (IAM still applying a new role's policy) is started again, and succeeds", async () => {
+            scenario = "denied-once";
+            starts = 0;
+            requests.length = 0;
+            const clock = fakeClock();
+            const result = await buildImage(stubClients(), inputs({ tag: "amd64-denied-once" }), clock);
+            assert.match(result.imageDigest, /^sha256:[0-9a-f]{64}$/);
+            assert.strictEqual(starts, 2, "one retry");
+            assert.deepStrictEqual(clock.slept, [15000], "after a pause");
+        });
+
+        it("denied every time: three builds, then the denial and what to check; a failure in the buildspec is never retried", async () => {
+            scenario = "denied";
+            starts = 0;
+            const clock = fakeClock();
+            await assert.rejects(buildImage(stubClients(), inputs({ tag: "amd64-denied", waitSeconds: 600 }), clock), (e: Error) => {
+                assert.match(e.message, /ended FAILED \(phase DOWNLOAD_SOURCE CLIENT_ERROR: CLIENT_ERROR: AccessDenied: Access Denied status code: 403/);
+                assert.match(e.message, /Build 3 of 3, each denied before the buildspec ran, 15 and 30 s apart: .*check the project role's policy and the context bucket's policy\.$/);
+                return true;
+            });
+            assert.strictEqual(starts, 3);
+            assert.deepStrictEqual(clock.slept, [15000, 30000]);
+            // A pause that would pass the wait bound is not taken: the first denial is the error.
+            starts = 0;
+            await assert.rejects(buildImage(stubClients(), inputs({ tag: "amd64-denied-late", waitSeconds: 10 }), fakeClock()), /ended FAILED \(phase DOWNLOAD_SOURCE/);
+            assert.strictEqual(starts, 1);
+            // A failure in the buildspec (BUILD phase) is the app's, not IAM's: one build.
+            scenario = "failed";
+            starts = 0;
+            await assert.rejects(buildImage(stubClients(), inputs({ tag: "amd64-fails-once", waitSeconds: 600 }), fakeClock()), /phase BUILD FAILED/);
+            assert.strictEqual(starts, 1);
         });
 
         it("a build still running at the bound: a timeout error naming the build and its logs, after the bound and no later", async () => {
