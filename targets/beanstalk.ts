@@ -388,14 +388,18 @@ export function beanstalkSettings(i: SettingsInputs): SettingsSpec {
             SystemType: "enhanced",
             EnhancedHealthAuthEnabled: true,
         },
+        // The log groups Elastic Beanstalk creates for these streams are not Pulumi's: they go
+        // with the environment (DeleteOnTerminate) when the stack lets destroy delete data
+        // (dbDeletionProtection false, as in dev), and stay when it does not (prod; their
+        // events expire by RetentionInDays), like the bundle bucket and the image repository.
         "aws:elasticbeanstalk:cloudwatch:logs": {
             StreamLogs: true,
-            DeleteOnTerminate: false,
+            DeleteOnTerminate: !config.database.deletionProtection,
             RetentionInDays: config.logRetentionDays,
         },
         "aws:elasticbeanstalk:cloudwatch:logs:health": {
             HealthStreamingEnabled: true,
-            DeleteOnTerminate: false,
+            DeleteOnTerminate: !config.database.deletionProtection,
             RetentionInDays: config.logRetentionDays,
         },
         "aws:elasticbeanstalk:managedactions": {

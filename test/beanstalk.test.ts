@@ -95,6 +95,13 @@ describe("beanstalk target", function () {
         assert.strictEqual(prodSettings.get("aws:elasticbeanstalk:cloudwatch:logs:health/HealthStreamingEnabled"), "true");
     });
 
+    it("deletes Beanstalk's own log groups with the environment only where destroy may delete data (dev), as the bundle bucket", () => {
+        for (const ns of ["aws:elasticbeanstalk:cloudwatch:logs", "aws:elasticbeanstalk:cloudwatch:logs:health"]) {
+            assert.strictEqual(devSettings.get(`${ns}/DeleteOnTerminate`), "true", ns);
+            assert.strictEqual(prodSettings.get(`${ns}/DeleteOnTerminate`), "false", ns);
+        }
+    });
+
     it("applies managed platform updates in the configured window", () => {
         assert.strictEqual(prodSettings.get("aws:elasticbeanstalk:managedactions/ManagedActionsEnabled"), "true");
         assert.strictEqual(prodSettings.get("aws:elasticbeanstalk:managedactions/PreferredStartTime"), "Sun:03:00");
