@@ -707,6 +707,8 @@ export interface LoadOptions {
     readonly projectRoot?: string;
     /** The stack's `aws:region`, checked against the provider's list of regions (issue 16 §4). */
     readonly awsRegion?: string;
+    /** The stack's `aws:assumeRoles` (or v6's `aws:assumeRole`), if set: the CodeBuild step does not follow it, and says so. */
+    readonly awsAssumeRoles?: string;
 }
 
 /**
@@ -1048,7 +1050,14 @@ export function parseConfig(project: string, stack: string, raw: Raw, opts: Load
         // eksExistingCluster with another target is an error above, not a warning.
         warnings: [...(target !== undefined && TARGET_NAMES.includes(target as TargetName)
             ? otherTargetWarnings(Object.fromEntries(Object.entries(raw).filter(([k]) => k !== "eksExistingCluster")), CONFIG_SCHEMA, target as TargetName)
-            : []), ...warnings],
+            : []), ...warnings,
+        // The build step calls CodeBuild and ECR with the AWS SDK itself (lib/codebuildRun.ts):
+        // aws:profile or the default chain, not the provider's role chain.
+        ...(opts.awsAssumeRoles && (target === "ecs" || target === "eks") && r.must("imageBuilder") === "codebuild"
+            ? [`aws:assumeRoles is set, but the CodeBuild image builder (imageBuilder: codebuild) calls CodeBuild and ECR itself with aws:profile or the default credential chain, not through the assumed role: `
+                + "run pulumi up with that role's credentials in the environment (or a profile that assumes it, as aws:profile), "
+                + "or that identity needs codebuild:StartBuild and codebuild:BatchGetBuilds on the stack's image project and ecr:DescribeImages on its repository"]
+            : [])],
     };
     if (problems.length > 0) {
         throw new ConfigError(problems);
@@ -1067,7 +1076,10 @@ export function loadConfig(opts: LoadOptions): StackConfig {
         }
     }
     const all = pulumi.runtime.allConfig();
-    const config = parseConfig(project, pulumi.getStack(), raw, { awsDefaultTags: all["aws:defaultTags"], awsRegion: all["aws:region"], awsProfile: all["aws:profile"], ...opts });
+    const config = parseConfig(project, pulumi.getStack(), raw, {
+        awsDefaultTags: all["aws:defaultTags"], awsRegion: all["aws:region"], awsProfile: all["aws:profile"],
+        awsAssumeRoles: all["aws:assumeRoles"] ?? all["aws:assumeRole"], ...opts,
+    });
     // The CLI shows these among the update's diagnostics; the offline plan prints them (harness/run.ts).
     for (const warning of config.warnings) {
         void pulumi.log.warn(warning);

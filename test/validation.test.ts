@@ -110,6 +110,18 @@ describe("config validation gaps (issue 16 §4)", () => {
                 ["ebKeepVersions has no effect with target eks (read by target beanstalk)", "ecsSpot has no effect with target eks (read by target ecs)"]);
         });
 
+        it("warns that the CodeBuild step does not follow aws:assumeRoles, only where it runs", () => {
+            const roles = JSON.stringify([{ roleArn: "arn:aws:iam::210987654321:role/deployer", sessionName: "pulumi" }]);
+            for (const target of ["ecs", "eks"]) {
+                const raw = target === "eks" ? EKS_RAW : { target };
+                const [warning] = parse(raw, { awsAssumeRoles: roles }).warnings;
+                assert.match(warning ?? "", /^aws:assumeRoles is set, but the CodeBuild image builder \(imageBuilder: codebuild\) calls CodeBuild and ECR itself/, target);
+                assert.deepStrictEqual(parse({ ...raw, imageBuilder: "local" }, { awsAssumeRoles: roles }).warnings, [], `${target} with imageBuilder local`);
+                assert.deepStrictEqual(parse(raw).warnings, [], `${target} without assumed roles`);
+            }
+            assert.deepStrictEqual(parse({ target: "beanstalk" }, { awsAssumeRoles: roles }).warnings, [], "beanstalk builds no image");
+        });
+
         it("stays quiet about defaults (the CLI passes every declared key) and keys every target reads", () => {
             assert.deepStrictEqual(parse({ target: "ecs", ebInstanceType: "t4g.small", eksDeployerRoleArns: "[]", eksNodeMax: "3", ebSolutionStack: "", minCapacity: "2", dbInstanceClass: "db.t4g.small" }).warnings, []);
         });
