@@ -18,6 +18,14 @@ export interface NotificationsArgs {
 /** Principals that publish to the topic: CloudWatch alarms and EventBridge rules. */
 export const PUBLISHERS = { cloudwatch: "cloudwatch.amazonaws.com", events: "events.amazonaws.com" } as const;
 
+/** CloudWatch held to this account's alarms, in the key policy and the topic policy alike. */
+function alarmsOfThisAccount(account: string, region: string, partition: string): Record<string, Record<string, string>> {
+    return {
+        StringEquals: { "aws:SourceAccount": account },
+        ArnLike: { "aws:SourceArn": `arn:${partition}:cloudwatch:${region}:${account}:alarm:*` },
+    };
+}
+
 /**
  * The key policy of the topic's key. A customer managed key, because CloudWatch and EventBridge
  * must be allowed to use it and the AWS managed `alias/aws/sns` key's policy cannot be changed
@@ -48,10 +56,7 @@ export function topicKeyPolicy(account: string, region: string, partition = "aws
                 Principal: { Service: PUBLISHERS.cloudwatch },
                 Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
                 Resource: "*",
-                Condition: {
-                    StringEquals: { "aws:SourceAccount": account },
-                    ArnLike: { "aws:SourceArn": `arn:${partition}:cloudwatch:${region}:${account}:alarm:*` },
-                },
+                Condition: alarmsOfThisAccount(account, region, partition),
             },
             {
                 Sid: "EventBridgeRulesPublish",
@@ -82,10 +87,7 @@ export function topicPolicy(topicArn: string, account: string, region: string, p
                 Principal: { Service: PUBLISHERS.cloudwatch },
                 Action: "sns:Publish",
                 Resource: topicArn,
-                Condition: {
-                    StringEquals: { "aws:SourceAccount": account },
-                    ArnLike: { "aws:SourceArn": `arn:${partition}:cloudwatch:${region}:${account}:alarm:*` },
-                },
+                Condition: alarmsOfThisAccount(account, region, partition),
             },
             {
                 // EventBridge's SNS target needs a resource policy (EventBridge User Guide,
