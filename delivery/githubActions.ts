@@ -3,7 +3,7 @@
 // the same permissions as that stack's Pulumi Deployments role. Nothing stored in GitHub.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DELIVERY_IAM_PATH } from "./stackDelivery";
+import { DELIVERY_IAM_PATH, webIdentityTrustPolicy } from "./stackDelivery";
 
 /** GitHub Actions' token issuer, and the IAM condition-key prefix it gives (`<host>:aud`, `<host>:sub`). */
 export const GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com";
@@ -25,19 +25,11 @@ export function githubSubject(repository: string, stack: string): string {
 
 /** Trust policy: web identity from GitHub's issuer, the STS audience, this repository's environment for the stack. */
 export function githubTrustPolicy(oidcProviderArn: string, repository: string, stack: string): string {
-    return JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{
-            Effect: "Allow",
-            Principal: { Federated: oidcProviderArn },
-            Action: "sts:AssumeRoleWithWebIdentity",
-            Condition: {
-                StringEquals: {
-                    [`${GITHUB_OIDC_KEY}:aud`]: GITHUB_AUDIENCE,
-                    [`${GITHUB_OIDC_KEY}:sub`]: githubSubject(repository, stack),
-                },
-            },
-        }],
+    return webIdentityTrustPolicy(oidcProviderArn, {
+        StringEquals: {
+            [`${GITHUB_OIDC_KEY}:aud`]: GITHUB_AUDIENCE,
+            [`${GITHUB_OIDC_KEY}:sub`]: githubSubject(repository, stack),
+        },
     });
 }
 

@@ -41,19 +41,24 @@ export function deploymentSubject(org: string, project: string, stack: string): 
     return `pulumi:deploy:org:${org}:project:${project}:stack:${stack}:operation:*:scope:write`;
 }
 
-/** Trust policy: web identity from Pulumi's issuer, this org's audience, this stack's subject only. */
-export function deployTrustPolicy(oidcProviderArn: string, org: string, project: string, stack: string): string {
+/** A role trust policy: web identity from one OIDC provider, under `condition` (audience and subject). */
+export function webIdentityTrustPolicy(oidcProviderArn: string, condition: Record<string, Record<string, string>>): string {
     return JSON.stringify({
         Version: "2012-10-17",
         Statement: [{
             Effect: "Allow",
             Principal: { Federated: oidcProviderArn },
             Action: "sts:AssumeRoleWithWebIdentity",
-            Condition: {
-                StringEquals: { [`${OIDC_KEY}:aud`]: org },
-                StringLike: { [`${OIDC_KEY}:sub`]: deploymentSubject(org, project, stack) },
-            },
+            Condition: condition,
         }],
+    });
+}
+
+/** Trust policy: web identity from Pulumi's issuer, this org's audience, this stack's subject only. */
+export function deployTrustPolicy(oidcProviderArn: string, org: string, project: string, stack: string): string {
+    return webIdentityTrustPolicy(oidcProviderArn, {
+        StringEquals: { [`${OIDC_KEY}:aud`]: org },
+        StringLike: { [`${OIDC_KEY}:sub`]: deploymentSubject(org, project, stack) },
     });
 }
 
