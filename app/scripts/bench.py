@@ -142,6 +142,15 @@ def wrk(url, cpu_of=None):
         (busy1 - busy0) / SECONDS / (os.cpu_count() or 1)
 
 
+def warm_up(url):
+    """Load ``url`` at the measured concurrency for 2 s: each worker's pool opens
+    DB_POOL_MIN_SIZE (1) connection at start and grows to GUNICORN_THREADS under load, one
+    connection at a time; growing it inside a measured run showed as one run's p99 of 600 ms.
+    The runs measure the steady state."""
+    subprocess.run(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d2s", url],
+                   capture_output=True, timeout=30, check=True)
+
+
 @contextlib.contextmanager
 def seeded_postgres(rows):
     """A throw-away PostgreSQL holding the migrated schema and ``rows`` clients; yields its URL.
@@ -191,15 +200,8 @@ def main():
             print("gunicorn.conf.py for all four; workers: %s, threads: %s; wrk -t2 -c%d -d%ds; "
                   "logs in %s" % (workers, os.environ.get("GUNICORN_THREADS", "4"), CONNECTIONS,
                                   SECONDS, log_dir))
-            # Warm up every worker at the measured concurrency: each worker's pool opens
-            # DB_POOL_MIN_SIZE (1) connection at start and grows to GUNICORN_THREADS under
-            # load, one connection at a time; growing it inside a measured run showed as one
-            # run's p99 of 600 ms.  The runs measure the steady state.
             for s in servers:
-                wrk_warm = subprocess.run(["wrk", "-t2", "-c%d" % CONNECTIONS, "-d2s", s.url(
-                    "/clients?limit=100" if s in (app, cpr) else "/time")],
-                    capture_output=True, timeout=30)
-                wrk_warm.check_returncode()
+                warm_up(s.url("/clients?limit=100" if s in (app, cpr) else "/time"))
             time_ratios, bare_ratios, clients_ratios, p99s = [], [], [], []
             for run in range(1, RUNS + 1):
                 r_app_time = wrk(app.url("/time"))

@@ -31,9 +31,7 @@ def main():
             results = []
             try:
                 server.wait(URL)
-                # warm-up at the measured concurrency, as bench.py does (pools grow)
-                subprocess.run(["wrk", "-t2", "-c64", "-d2s", server.url(URL)],
-                               capture_output=True, timeout=30, check=True)
+                bench.warm_up(server.url(URL))
                 for _ in range(2):
                     out = subprocess.run(
                         ["wrk", "-t2", "-c64", "-d5s", "--timeout", "5s", "--latency",
