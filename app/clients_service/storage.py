@@ -600,18 +600,18 @@ class PostgresStore:
                                  retry_after_error_s=self.MIGRATION_ERROR_RETRY_S)
             except MigrationDeferred as exc:
                 self._defer_migration("schema migration deferred: %s" % exc)
+            except psycopg.errors.LockNotAvailable as exc:  # logged by migrate_postgres
+                self._defer_migration(
+                    "schema migration could not lock a table within %ds (another session"
+                    " holds a lock on it); next try in %ds" % (
+                        self.MIGRATION_LOCK_TIMEOUT_S, self.MIGRATION_LOCK_RETRY_S), exc)
             except psycopg.Error as exc:
+                log.warning("migration failed: %s", _first_line(exc))
                 if isinstance(exc, psycopg.OperationalError) and not isinstance(
-                        exc, (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled)):
-                    log.warning("migration failed: %s", _first_line(exc))
+                        exc, psycopg.errors.QueryCanceled):
+                    # the connection failed: no deferral, the next request tries at once
                     raise DatabaseUnavailable("schema migration failed: database unreachable"
                                               " (%s)" % type(exc).__name__) from exc
-                if isinstance(exc, psycopg.errors.LockNotAvailable):
-                    self._defer_migration(
-                        "schema migration could not lock a table within %ds (another session"
-                        " holds a lock on it); next try in %ds" % (
-                            self.MIGRATION_LOCK_TIMEOUT_S, self.MIGRATION_LOCK_RETRY_S), exc)
-                log.warning("migration failed: %s", _first_line(exc))
                 self._defer_migration("schema migration failed (%s): %s" % (
                     type(exc).__name__, _first_line(exc)[:200]), exc)
         self._schema.run(migrate)
